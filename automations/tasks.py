@@ -1,0 +1,58 @@
+"""The only module that talks to django-q2. Tasks carry ids; state lives in our tables."""
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django_q.tasks import async_task
+
+log = logging.getLogger("flowline.tasks")
+
+
+def _send(func: str, *args):
+    try:
+        async_task(func, *args, task_name=f"{func.rsplit('.', 1)[-1]}-{'-'.join(map(str, args))}")
+    except Exception:  # broker down: the ticker re-enqueues queued runs, nothing is lost
+        log.exception("could not enqueue %s%s; the ticker will retry", func, args)
+
+
+def enqueue_run(run_id: int) -> None:
+    """Enqueue a run once the current transaction commits (never before its row exists)."""
+    transaction.on_commit(lambda: _send("automations.tasks.execute_run", run_id))
+
+
+def enqueue_now(run_id: int) -> None:
+    _send("automations.tasks.execute_run", run_id)
+
+
+def enqueue_trigger(flow_id: int) -> None:
+    _send("automations.tasks.fire_trigger", flow_id)
+
+
+def execute_run(run_id: int):
+    from .engine import execute_run as run
+    from .middleware import request_id
+
+    token = request_id.set(f"run-{run_id}")  # issue 10: log lines while running carry the run id
+    try:
+        return run(run_id)
+    finally:
+        request_id.reset(token)
+
+
+def fire_trigger(flow_id: int):
+    from .triggers import fire
+
+    return fire(flow_id)
+
+
+# --- runs history: bulk replay (automations/replay.py) ---------------------------------------------
+def enqueue_bulk_replay(job_id: int) -> None:
+    transaction.on_commit(lambda: _send("automations.tasks.bulk_replay", job_id))
+
+
+def bulk_replay(job_id: int):
+    from .replay import run_bulk_job
+
+    job = run_bulk_job(job_id)
+    return job and job.processed

@@ -1,0 +1,35 @@
+// Flowline: small progressive enhancements. Pages work without JavaScript.
+(function () {
+  function toast(message) {
+    var el = document.getElementById("toast");
+    if (!el) return;
+    el.textContent = message;
+    el.hidden = false;
+    clearTimeout(el._t);
+    el._t = setTimeout(function () { el.hidden = true; }, 6000);
+  }
+  document.addEventListener("htmx:responseError", function (e) {
+    var xhr = e.detail.xhr, status = xhr.status;
+    // A short plain-text answer is a message written for the user ("Publish the flow first."): show it.
+    var type = xhr.getResponseHeader("Content-Type") || "";
+    var text = type.indexOf("text/plain") === 0 ? (xhr.responseText || "").trim() : "";
+    if (text && text.length < 300) toast(text);
+    else if (status === 403) toast("You don't have permission to do that here, or your session changed. Reload the page and try again.");
+    else toast("Something went wrong (" + status + "). Your change was not saved; please try again.");
+  });
+  document.addEventListener("htmx:sendError", function () {
+    toast("Flowline could not be reached. Check your connection and try again.");
+  });
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest("[data-copy]");
+    if (!btn) return;
+    var input = document.querySelector(btn.getAttribute("data-copy"));
+    if (!input) return;
+    input.select();
+    (navigator.clipboard ? navigator.clipboard.writeText(input.value) : Promise.reject()).then(
+      function () { toast("Copied to the clipboard."); },
+      function () { document.execCommand("copy"); toast("Copied."); }
+    );
+  });
+  window.flowlineToast = toast;
+})();

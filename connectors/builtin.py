@@ -108,6 +108,8 @@ def send_request(op: Operation, ctx: StepContext) -> Result:
     response = {"status": resp.status, "headers": dict(resp.headers), "body": parsed}
     output = {"status": resp.status, "headers": dict(resp.headers), "body": parsed}
     if resp.status >= 400 and i.get("fail_on_http_error", True) not in (False, "false", "0", 0):
-        raise error_for_status(resp.status, f"{method} {resp.url} answered HTTP {resp.status}",
+        detail = errors.body_message(parsed)
+        raise error_for_status(resp.status, f"{method} {resp.url} answered HTTP {resp.status}"
+                               + (f": {detail}" if detail else ""),
                                retry_after=retry_after_seconds(resp.headers), request=request, response=response)
     return Result(output=output, request=request, response=response)

@@ -32,3 +32,21 @@ class StepError(Exception):
 
     def __str__(self):
         return f"{self.category}: {self.message}"
+
+
+def body_message(body, limit: int = 300) -> str:
+    """The human part of an upstream error body in its common shapes ({"message"}, {"error":
+    {"message"}}, {"errors": [{"message"}]}, {"detail"}, plain text), or ""."""
+    if isinstance(body, str):
+        return body.strip()[:limit]
+    if not isinstance(body, dict):
+        return ""
+    for key in ("message", "error_description", "detail", "error", "errors", "msg"):
+        value = body.get(key)
+        if isinstance(value, list) and value:
+            value = value[0]
+        if isinstance(value, dict):
+            value = value.get("message") or value.get("msg") or value.get("detail")
+        if isinstance(value, (str, int, float)) and str(value).strip():
+            return str(value).strip()[:limit]
+    return ""

@@ -126,7 +126,8 @@ def error_message(app: App, op: Operation, status: int, body) -> str:
         message = auth.import_path(app.error_hook)(status, body)
         if message:
             return message
-    return f"{app.label} answered HTTP {status} to {op.label or op.key}."
+    detail = errors.body_message(body)
+    return f"{app.label} answered HTTP {status} to {op.label or op.key}" + (f": {detail}" if detail else ".")
 
 
 def send_once(app: App, op: Operation, ctx: StepContext, request: dict) -> tuple[object, dict]:

@@ -119,7 +119,9 @@ def run_detail(request, ws, run_id):
         Run.objects.in_workspace(ws).select_related("flow", "version", "replay_of").prefetch_related(
             Prefetch("steps", queryset=StepResult.objects.order_by("position", "id"))),
         pk=run_id)
-    ctx = {"ws": ws, "run": run, "steps": list(run.steps.all()), "active": run.status in Run.ACTIVE}
+    steps = list(run.steps.all())
+    error_step = next((s.label or s.step_id for s in steps if s.path == run.error_step), run.error_step)
+    ctx = {"ws": ws, "run": run, "steps": steps, "error_step": error_step, "active": run.status in Run.ACTIVE}
     template = "automations/run.html#run-body" if request.htmx else "automations/run.html"
     response = TemplateResponse(request, template, ctx)
     if request.htmx and not ctx["active"]:

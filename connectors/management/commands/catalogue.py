@@ -8,7 +8,7 @@ from connectors import registry
 
 def describe(op) -> dict:
     return {"key": op.key, "app": op.app, "category": op.category, "kind": op.kind, "label": op.label,
-            "description": op.description, "method": op.method if not op.handler or op.path else None,
+            "description": op.description, "method": op.method if op.path else None,
             "path": op.path or None, "scopes": list(op.scopes), "required_inputs": [p.name for p in op.required_params],
             "curated": op.curated}
 
@@ -28,4 +28,8 @@ class Command(BaseCommand):
         for r in rows:
             flag = "*" if r["curated"] else " "
             self.stdout.write(f"{flag} {r['key']:<60} {r['kind']:<8} {r['method'] or '':<6} {r['path'] or ''}")
-        self.stdout.write(f"{len(rows)} operations, {sum(r['curated'] for r in rows)} curated")
+        curated = [r for r in rows if r["curated"]]
+        kinds = {k: sum(r["kind"] == k for r in curated) for k in sorted({r["kind"] for r in curated})}
+        self.stdout.write(f"{len(rows)} operations, {len(curated)} curated"
+                          + (" (" + ", ".join(f"{n} {k}{'es' if k.endswith('h') else 's'}" for k, n in kinds.items())
+                             + f") in {len({r['category'] for r in curated})} categories" if curated else ""))

@@ -32,15 +32,6 @@ class FakeHTTP:
 
 
 @pytest.fixture(autouse=True)
-def builtin_apps_only(settings):
-    """These tests only use the built-in apps; don't depend on connectors still being written."""
-    from connectors import registry
-
-    if not registry._ops:
-        settings.FLOWLINE_APP_MODULES = ["automations.builtin", "connectors.builtin"]
-
-
-@pytest.fixture(autouse=True)
 def clean_cache():
     cache.clear()
     yield

@@ -264,14 +264,40 @@ def as_text(value) -> str:
     return str(value)
 
 
+ACRONYMS = {"id": "ID", "ids": "IDs", "url": "URL", "urls": "URLs", "api": "API", "dnd": "DND", "utc": "UTC",
+            "sms": "SMS", "ip": "IP", "json": "JSON", "html": "HTML", "iso": "ISO"}
+
+
+def humanize(name: str) -> str:
+    """A field name as people read it: `contactId` -> "Contact ID", `due_date` -> "Due date"."""
+    words = re.findall(r"[A-Z]+(?=[A-Z][a-z]|\b|\d|_)|[A-Z]?[a-z]+|[A-Z]+|\d+", name or "")
+    if not words:
+        return name
+    words = [ACRONYMS.get(w.lower(), w.lower()) for w in words]
+    return (words[0][:1].upper() + words[0][1:]) + "".join(" " + w for w in words[1:])
+
+
+def field_label(p) -> str:
+    return p.label or humanize(p.name)
+
+
+def field_help(p, label: str) -> str:
+    """The spec's description, unless it only repeats the label ("Contact Id") or is a template."""
+    text = (p.description or "").strip()
+    if not text or "{{" in text or re.sub(r"\W", "", text).lower() == re.sub(r"\W", "", label).lower():
+        return ""
+    return text
+
+
 def fields_for(op, inputs: dict) -> list[Field]:
     """Field descriptors of an operation, required first (connection-filled params left out)."""
     out = []
     for p in op.user_params:
         value = inputs.get(p.name, None)
+        label = field_label(p)
         out.append(Field(
-            name=p.name, label=p.title, widget=widget_for(p), required=p.required,
-            help=p.description if p.description and "{{" not in p.description else "",
+            name=p.name, label=label, widget=widget_for(p), required=p.required,
+            help=field_help(p, label),
             placeholder=p.description if "{{" in (p.description or "") else ("" if p.default is None else as_text(p.default)),
             value=as_text(value if value is not None else ""), raw=value,
             choices=tuple((str(e), str(e)) for e in p.enum), loader=p.options,
@@ -417,7 +443,11 @@ def picker_sources(definition: dict, sid: str, sample_data: dict, operation_of) 
     sources = []
     if sid != TRIGGER:
         trigger = sample_data.get("trigger")
-        sources.append(DataSource("Trigger", flatten(trigger, "trigger") if trigger is not None else [], trigger is not None))
+        if trigger is not None:
+            sources.append(DataSource("Trigger", flatten(trigger, "trigger"), True))
+        else:  # not tested yet: the fields the trigger declares (GoHighLevel events, app triggers)
+            op = operation_of(((definition or {}).get("trigger") or {}).get("operation", ""))
+            sources.append(DataSource("Trigger", schema_paths(getattr(op, "output_schema", None), "trigger"), False))
         tested = sample_data.get("steps") or {}
         for n, step in enumerate(earlier_steps(definition, sid), 1):
             ref = join_path("steps", step.get("key") or step["id"])

@@ -104,3 +104,32 @@ OPERATIONS = [
 ]
 
 BY_EVENT = {op.extra["event"]: op for op in OPERATIONS}  # body `type` -> operation
+
+# "Test trigger" for instant events before any event has arrived: list the account's recent records
+# of the event's kind (like a polling trigger's sample) and shape each as the webhook body would be.
+SAMPLE_LISTS = {"contact": "gohighlevel.search_contacts"}
+
+
+def record_kind(op) -> str | None:
+    """The kind of record an instant trigger's event is about ("contact"), when the app can list them."""
+    doc = (op.extra or {}).get("doc", "") if op is not None else ""
+    return "contact" if doc.startswith("Contact") else None
+
+
+def sample_lister(op):
+    """The list operation that yields recent records for this instant trigger's samples, or None."""
+    from connectors import registry
+
+    key = SAMPLE_LISTS.get(record_kind(op) or "")
+    try:
+        return registry.get_operation(key) if key else None
+    except LookupError:
+        return None
+
+
+def as_event(op, item: dict, location_id: str = "") -> dict:
+    """A listed record as the event body GoHighLevel would send for it (the declared fields only)."""
+    fields = (op.output_schema or {}).get("properties") or {}
+    body = {"type": op.extra["event"], "locationId": item.get("locationId") or location_id}
+    body.update({k: item[k] for k in fields if k not in body and item.get(k) is not None})
+    return body

@@ -158,7 +158,19 @@ def flow_hook(request, token):
             return _rejected(f"for flow {flow.pk}", request, exc.reason)
     try:
         event = _parse(request)
+        wanted = instant_event(trigger_of(flow))
+        if _other_event(event, wanted):  # e.g. the TaskCreate a "New contact" flow's own step caused
+            return JsonResponse({"status": "ignored", "reason": f"this flow takes {wanted} events"}, status=200)
         answer = accept(flow, request.body, request.headers, request.GET.dict(), source=SOURCE, payload=event)
     except IntakeError as exc:
         return _error(exc)
     return JsonResponse(answer, status=200)
+
+
+def _other_event(event: dict, wanted: str | None) -> bool:
+    """A body that names another GoHighLevel event type than the flow's trigger listens for. Bodies
+    without a `type` (a workflow's Webhook action with custom data) are the flow's own."""
+    from .ghl_events import BY_EVENT
+
+    kind = event.get("type") if isinstance(event, dict) else None
+    return bool(wanted) and isinstance(kind, str) and kind != wanted and kind in BY_EVENT

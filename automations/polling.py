@@ -319,12 +319,23 @@ def discard(batch: HeldBatch) -> bool:
 def sample(flow: Flow, limit: int = 5, fetch=None) -> list:
     """Pull up to `limit` recent items (newest first) and save them as the flow's sample data
     (`{"items": [...], "trigger": <newest>, "fetched_at": ...}`, keeping tested steps). Polling
-    triggers ask the app; webhook and GoHighLevel instant triggers use the latest deliveries."""
+    triggers ask the app; so do GoHighLevel instant triggers whose records the app can list (contacts:
+    the newest, shaped as the event body); other webhook triggers use the latest deliveries."""
     trigger = (flow.draft or {}).get("trigger") or trigger_of(flow)
     op = operation_of(trigger) if trigger.get("operation") else None
+    lister = _instant_lister(op) if trigger.get("connection") else None
     if op is not None and op.poll is not None:
         items = (fetch or default_fetch)(flow, trigger, op, max(limit, op.pagination.page_size if op.pagination else limit))
         items = list(reversed([i for _, i in oldest_first([(n, i) for n, i in enumerate(items)], op.poll)]))[:limit]
+    elif lister is not None:  # a GoHighLevel instant trigger: the account's newest records, shaped as events
+        from .ghl_events import as_event
+
+        listed = (fetch or default_fetch)(flow, {**trigger, "inputs": {}}, lister,
+                                          max(limit, lister.pagination.page_size if lister.pagination else limit))
+        listed = list(reversed([i for _, i in oldest_first([(n, i) for n, i in enumerate(listed)], lister.poll)]))
+        location = str(((Connection.objects.filter(workspace_id=flow.workspace_id, pk=trigger["connection"])
+                         .values_list("config", flat=True).first()) or {}).get("location_id") or "")
+        items = [as_event(op, i, location) for i in listed[:limit]]
     else:
         items = _recent_deliveries(flow, limit)
     sample_data = {**(flow.sample_data or {}), "items": items, "fetched_at": timezone.now().isoformat()}
@@ -333,6 +344,16 @@ def sample(flow: Flow, limit: int = 5, fetch=None) -> list:
     flow.sample_data = sample_data
     Flow.objects.filter(pk=flow.pk).update(sample_data=sample_data)
     return items
+
+
+def _instant_lister(op):
+    """For a GoHighLevel instant trigger, the list operation its samples come from (else None)."""
+    if op is None or not (op.extra or {}).get("instant"):
+        return None
+    from .ghl_events import sample_lister
+
+    lister = sample_lister(op)
+    return lister if lister is not None and lister.poll is not None else None
 
 
 def _recent_deliveries(flow, limit: int) -> list:

@@ -52,12 +52,13 @@ def catalogue_context(kind: str, q: str = "", app_key: str = "", show_all: bool 
             title = f"{app.label if app else ''} {op.label}".lower()
             hay = f"{title} {op.category} {op.area} {op.key} {op.description}".lower()
             if all(w in hay for w in words):
-                featured = op.curated or bool(app and app.builtin)
-                # featured first, then matches in the app/operation name, then by name
-                hits.append((not featured, not all(w in title for w in words),
+                featured = op.curated or bool(app and app.builtin) or bool((op.extra or {}).get("instant"))
+                # the operation named exactly so, then featured ones, then matches in the app/operation
+                # name, then by name
+                hits.append((op.label.lower() != q.lower(), not featured, not all(w in title for w in words),
                              not op.label.lower().startswith(words[0]), op.label, op))
-        hits.sort(key=lambda h: h[:4])
-        ctx["results"] = [{"op": h[4], "app": apps.get(h[4].app)} for h in hits[:SEARCH_LIMIT]]
+        hits.sort(key=lambda h: h[:5])
+        ctx["results"] = [{"op": h[5], "app": apps.get(h[5].app)} for h in hits[:SEARCH_LIMIT]]
         ctx["more"] = max(0, len(hits) - SEARCH_LIMIT)
     elif app_key:
         mine = [op for op in ops if op.app == app_key]
@@ -182,7 +183,12 @@ def _sample_trigger(request, ws, flow, op):
         delivery = WebhookDelivery.objects.in_workspace(ws).filter(flow=flow).order_by("-id").first()
         if delivery is None:
             raise ValueError("No request has reached this flow's webhook URL yet. Send one, then try again.")
-        return parse_body(bytes(delivery.body), delivery.content_type, {})
+        payload = parse_body(bytes(delivery.body), delivery.content_type, {})
+        if delivery.source == "ghl":  # a GoHighLevel event: the record, flat, as runs see it
+            from ..ghl_webhooks import normalize
+
+            payload = normalize(payload)
+        return payload
     if source == "poll":
         from ..polling import sample
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -21,6 +22,9 @@ from ..models import Agency, AgencyMembership, Workspace
 def memberships(user):
     """The user's effective memberships (direct and through an agency), for the switcher."""
     return workspaces_for(user)
+
+
+LAST_WORKSPACE = "flowline_last_ws"
 
 
 def workspace_view(edit: bool = False):
@@ -38,6 +42,9 @@ def workspace_view(edit: bool = False):
             if edit and not m.can_edit:
                 raise PermissionDenied("Your role can only view runs in this workspace.")
             request.workspace, request.membership = m.workspace, m
+            session = getattr(request, "session", None)
+            if session is not None and session.get(LAST_WORKSPACE) != m.workspace.slug:
+                session[LAST_WORKSPACE] = m.workspace.slug  # the header keeps it on agency/sandbox pages
             return view(request, m.workspace, *args, **kwargs)
 
         return wrapper
@@ -72,12 +79,27 @@ def workspace_context(request):
         return {}
     ws = getattr(request, "workspace", None)
     agency = getattr(request, "agency", None) or (ws.agency if ws is not None and ws.agency_id else None)
-    return {"my_memberships": memberships(user), "current_workspace": ws,
+    mine = memberships(user)
+    nav_ws = ws
+    if nav_ws is None and mine:  # agency and sandbox pages: the header still reaches the last workspace
+        last = getattr(request, "session", {}).get(LAST_WORKSPACE)
+        nav_ws = next((m.workspace for m in mine if m.workspace.slug == last), mine[0].workspace)
+    return {"my_memberships": mine, "current_workspace": ws, "nav_workspace": nav_ws,
+            "sandbox_enabled": getattr(settings, "SANDBOX_ENABLED", False),
             "membership": getattr(request, "membership", None),
             "my_agencies": Agency.objects.filter(memberships__user=user).order_by("name"),
             "current_agency": agency if agency is not None and agency_role(user, agency.pk) else None}
 
 
-def first_workspace(user) -> Workspace | None:
+def first_workspace(user, request=None) -> Workspace | None:
+    """Where "home" goes: the workspace used last in this session, else one the user is a direct
+    member of (their own, rather than the first client of an agency), else the first reachable."""
     ms = memberships(user)
-    return ms[0].workspace if ms else None
+    if not ms:
+        return None
+    last = getattr(request, "session", {}).get(LAST_WORKSPACE) if request is not None else None
+    chosen = next((m for m in ms if last and m.workspace.slug == last), None)
+    if chosen is None:
+        direct = set(user.memberships.values_list("workspace_id", flat=True)) if hasattr(user, "memberships") else set()
+        chosen = next((m for m in ms if m.workspace.pk in direct), ms[0])
+    return chosen.workspace

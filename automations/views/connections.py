@@ -65,7 +65,9 @@ def usage(ws) -> dict[int, list[Flow]]:
 
 def row(conn, ws, used):
     app = app_or_none(conn.app)
+    kind = AUTH_LABELS.get(conn.auth_kind, conn.auth_kind).split(" (")[0]
     return {"conn": conn, "app": app, "flows": used.get(conn.pk, []), "oauth": oauth_url(ws, app, conn) if app else None,
+            "auth_label": f"{kind} · sandbox" if (conn.config or {}).get("sandbox") and conn.auth_kind != "sandbox" else kind,
             "secret_fields": [f for f in (app.auth_fields if app else ()) if f.secret]}
 
 

@@ -135,6 +135,14 @@ def card_context(request, ws, flow, sid, *, open=False, choosing=False, errors=N
         c["sample_json"] = json.dumps(sample.get("trigger") if sample.get("trigger") is not None else
                                       {"email": "jane@example.com", "first_name": "Jane", "tags": ["lead"]}, indent=2)
         c["polling"] = bool(op.poll)
+        c["instant"] = op.key.startswith("gohighlevel.event.")  # a GoHighLevel instant (webhook) event
+        if c["instant"]:
+            from ..polling import _instant_lister
+
+            c["ghl_url"] = request.build_absolute_uri(reverse("ghl_flow_hook", args=[flow.webhook_token]))
+            c["can_pull"] = _instant_lister(op) is not None
+        else:
+            c["can_pull"] = c["polling"]
     elif sid in (sample.get("steps") or {}) and test is None:
         c["last_output"] = sample["steps"][sid]
     return c

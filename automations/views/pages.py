@@ -22,7 +22,7 @@ from .common import first_workspace, workspace_view
 
 @login_required
 def home(request):
-    ws = first_workspace(request.user)
+    ws = first_workspace(request.user, request)
     if ws is None:
         return TemplateResponse(request, "automations/no_workspace.html")
     return redirect("workspace", slug=ws.slug)

@@ -17,6 +17,30 @@
     else if (status === 403) toast("You don't have permission to do that here, or your session changed. Reload the page and try again.");
     else toast("Something went wrong (" + status + "). Your change was not saved; please try again.");
   });
+  // Every htmx request shows the loading bar (not only those that name it) and marks the element
+  // that asked as busy, so a second click is visibly pending. Background refreshes ("every 5s") stay quiet.
+  var pending = 0;
+  function bar(on) {
+    var el = document.getElementById("loading-bar");
+    if (el) el.classList.toggle("is-loading", on);
+  }
+  function quiet(elt) {
+    return /\bevery\b/.test((elt && elt.getAttribute && elt.getAttribute("hx-trigger")) || "");
+  }
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = e.detail.elt;
+    if (quiet(elt)) return;
+    elt._flBusy = true;
+    pending += 1; bar(true);
+    if (elt.setAttribute) elt.setAttribute("aria-busy", "true");
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var elt = e.detail.elt;
+    if (!elt._flBusy) return;
+    elt._flBusy = false;
+    pending = Math.max(0, pending - 1); if (!pending) bar(false);
+    if (elt.removeAttribute) elt.removeAttribute("aria-busy");
+  });
   document.addEventListener("htmx:sendError", function () {
     toast("Flowline could not be reached. Check your connection and try again.");
   });

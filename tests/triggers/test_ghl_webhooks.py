@@ -224,6 +224,19 @@ def test_per_flow_url_for_ghl_workflow_webhooks(client, ghl, keys, ghl_flow):
     assert client.get(url).status_code == 405
 
 
+def test_per_flow_url_ignores_other_event_types(client, ghl_flow):
+    """A location subscribed for every event posts them all to the URL: a "New contact" flow must not
+    run for the TaskCreate its own step causes."""
+    flow = ghl_flow("ContactCreate")
+    url = f"/hooks/ghl/{flow.webhook_token}"
+    task = {"type": "TaskCreate", "locationId": "loc1", "id": "t1", "title": "Call", "webhookId": "t1"}
+    r = client.post(url, data=raw(task), content_type="application/json")
+    assert r.status_code == 200 and r.json()["status"] == "ignored"
+    contact = {"type": "ContactCreate", "locationId": "loc1", "id": "c1", "webhookId": "c1"}
+    assert client.post(url, data=raw(contact), content_type="application/json").json()["status"] == "accepted"
+    assert Run.objects.filter(flow=flow).count() == 1
+
+
 def test_filtered_app_events_create_nothing(client, ghl, ghl_flow):
     flow = ghl_flow("ContactTagUpdate", filter={"any": [{"all": [
         {"left": "{{ trigger.tags }}", "op": "contains", "right": "customer"}]}]})

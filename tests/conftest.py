@@ -122,3 +122,29 @@ def sent_tasks(monkeypatch):
     sent = []
     monkeypatch.setattr("automations.tasks._send", lambda func, *args: sent.append((func, *args)))
     return sent
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's Chromium (`make test` installs it); Playwright drives it
+
+
+@pytest.fixture
+def browser():
+    """A headless Chromium for the browser tests. The ORM is used between Playwright calls, which
+    run an event loop in this thread, so Django's async-safety check is lifted for the test only."""
+    import os
+    from pathlib import Path
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--no-first-run", "--disable-sync"])
+            yield b
+            b.close()
+    finally:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)

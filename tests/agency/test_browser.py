@@ -1,7 +1,6 @@
 """Real browser (Playwright + Debian's Chromium): an agency owner clones a template into three
 clients with the wizard, runs happen, and the agency dashboard shows each client's runs.
 Screenshots go to /tmp/shots/agency-*.png."""
-import os
 import re
 from pathlib import Path
 
@@ -14,25 +13,9 @@ from automations.models import Agency, AgencyMembership, Connection, FlowTemplat
 from .conftest import DEFINITION, INPUTS
 
 pytestmark = pytest.mark.browser
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the ORM is used between Playwright calls
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path("/tmp/shots")
 CLIENTS = [("Smile Dental", "smile"), ("Peak Roofing", "peak"), ("Ironworks Gym", "iron")]
-
-
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync"])
-        yield b
-        b.close()
 
 
 def shot(page, name):

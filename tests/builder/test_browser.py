@@ -5,7 +5,6 @@ tests each step, publishes, turns the flow on, runs it and sees the run; the map
 updates as they type; restoring a version works. Screenshots of every page go to /tmp/shots/.
 """
 import json
-import os
 import re
 from pathlib import Path
 
@@ -15,25 +14,9 @@ from automations.engine import execute_run
 from automations.models import Flow, Membership, Run, Workspace
 
 pytestmark = pytest.mark.browser
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the ORM is used between Playwright calls
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path("/tmp/shots")
 SAMPLE = {"email": "Jane@Example.com", "first_name": "Jane", "tags": ["lead", "vip"]}
-
-
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--no-first-run", "--disable-sync"])
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ run page shows success while the task exists in the sandbox. No mocks: real HTTP
 Screenshots go to /tmp/shots/ (ghl-*.png).
 """
 import json
-import re
 
 import httpx
 import pytest
@@ -20,7 +19,7 @@ from automations.engine import execute_run
 from automations.models import Flow, Run, Workspace
 from connectors.sandbox import store
 from connectors.sandbox.models import SandboxLocation
-from tests.builder.test_browser import add_step, browser, card, choose, page, settle, shot  # noqa: F401 (fixtures)
+from tests.builder.test_browser import add_step, card, choose, page, settle, shot  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 

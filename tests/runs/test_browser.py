@@ -1,7 +1,6 @@
 """Real browser (Playwright + Debian's Chromium): a marketer finds a failed run with the filters,
 inspects the error the CRM gave, fixes the flow's mapping, replays the run on the new version and
 sees it succeed. The CRM is a real HTTP server on loopback. Screenshots go to /tmp/shots/runs-*.png."""
-import os
 import re
 
 import pytest
@@ -9,10 +8,8 @@ import pytest
 from automations.engine import execute_run, start_run
 from automations.flows import publish
 from automations.models import Flow, Membership, Run, Workspace
-from tests.builder.test_browser import browser  # noqa: F401  (the shared Chromium fixture)
 
 pytestmark = pytest.mark.browser
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # the ORM is used between Playwright calls
 
 
 def _flow(ws, name, url, email_path):
@@ -24,7 +21,7 @@ def _flow(ws, name, url, email_path):
     return flow
 
 
-def test_failed_run_is_found_inspected_and_replayed_after_the_fix(browser, live_server, transactional_db,  # noqa: F811
+def test_failed_run_is_found_inspected_and_replayed_after_the_fix(browser, live_server, transactional_db,
                                                                   django_user_model, recorder):
     ws = Workspace.objects.create(name="Acme Dental", slug="acme")
     user = django_user_model.objects.create_user(username="maria", password="pw-maria-123")

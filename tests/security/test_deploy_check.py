@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _manage(tmp_path, *args, **env):
     base = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "FLOWLINE_", "DATABASE_URL", "REDIS_URL"))
-            and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}  # set by the browser tests in this process; never in deployment
+            and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}  # a browser test's leftover must not fail the deploy check
     base.update({"DJANGO_SETTINGS_MODULE": "automations.settings", "FLOWLINE_DATA_DIR": str(tmp_path)})
     base.update(env)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=base, capture_output=True, text=True,

@@ -116,15 +116,18 @@ class Stack:
         p.wait(timeout=30)
 
     def sql(self, query: str, *params):
+        """Run one statement (`?` placeholders) on the stack's database; writes are committed."""
         if self.scaled:
             import psycopg
 
             with psycopg.connect(self.pg_url, autocommit=True) as con:
                 _text_json(con)
-                return [tuple(r) for r in con.execute(query.replace("%", "%%").replace("?", "%s"), params).fetchall()]
+                cur = con.execute(query.replace("%", "%%").replace("?", "%s"), params)
+                return [tuple(r) for r in cur.fetchall()] if cur.description else []
         con = sqlite3.connect(self.data_dir / "flowline.sqlite3", timeout=30)
         try:
-            return con.execute(query, params).fetchall()
+            with con:  # commits a write
+                return con.execute(query, params).fetchall()
         finally:
             con.close()
 

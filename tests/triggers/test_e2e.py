@@ -1,7 +1,6 @@
 """End to end with real processes: schedules on two qclusters fire once per slot; GoHighLevel
 sandbox events reach an instant flow once each; concurrent duplicate deliveries make one run each."""
 import json
-import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
@@ -22,18 +21,9 @@ def stack(tmp_path):
     s.close()
 
 
-def _write(stack, query, *params):
-    """Stack.sql reads; this writes (and commits)."""
-    con = sqlite3.connect(stack.data_dir / "flowline.sqlite3", timeout=30)
-    try:
-        with con:
-            con.execute(query, params)
-    finally:
-        con.close()
-
-
-def _sqlite_time(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+def _time(stack, moment: datetime):
+    """A timestamp parameter as each database compares it (SQLite stores UTC text)."""
+    return moment if stack.scaled else moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def test_schedule_fires_once_per_slot_on_two_clusters(stack):
@@ -42,11 +32,11 @@ def test_schedule_fires_once_per_slot_on_two_clusters(stack):
     stack.start_worker("w2")
     slots = [datetime.now(timezone.utc) - timedelta(minutes=m, seconds=7) for m in (50, 40, 30, 20, 10)]
     for n, slot in enumerate(slots, 1):
-        _write(stack, "update automations_triggerstate set next_at=?, lease_until=null where flow_id=?", _sqlite_time(slot), flow["id"])
+        stack.sql("update automations_triggerstate set next_at=?, lease_until=null where flow_id=?", _time(stack, slot), flow["id"])
         stack.wait_for(lambda: stack.sql("select count(*) from automations_run where flow_id=?", flow["id"])[0][0] >= n,
                        timeout=20, what=f"slot {n} to fire")
         stack.wait_for(lambda: stack.sql("select next_at > ? from automations_triggerstate where flow_id=?",
-                                         _sqlite_time(datetime.now(timezone.utc)), flow["id"])[0][0], timeout=20)
+                                         _time(stack, datetime.now(timezone.utc)), flow["id"])[0][0], timeout=20)
     time.sleep(2)  # both tickers keep running: nothing more may fire before the next real slot
     keys = [k for (k,) in stack.sql("select dedupe_key from automations_run where flow_id=?", flow["id"])]
     assert sorted(keys) == sorted(f"schedule:{s.isoformat()}" for s in slots)

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install test-deps browser-deps worker web migrate demo bench clean run-scaled test-scaled test-soak bench-scaled
+.PHONY: run test install test-deps browser-deps worker web migrate demo bench clean run-scaled test-scaled test-soak bench-scaled bench-peers
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -82,9 +82,22 @@ run-scaled: install
 bench: install
 	$(BIN)/python bench/throughput.py
 
+# Flowline next to n8n and Node-RED (../shared/bench/peers; run its setup.sh first): same job, fake CRM and wrk
+# load; embedded, PostgreSQL + Redis with 2 and 4 workers; fresh flowline_perf* databases and Redis db 13.
+# Writes bench/results/peers-<date>.json and bench/RESULTS-peers.md. PEERS_ARGS=--with-peers adds the peers.
+bench-peers: install
+	$(BIN)/python bench/peers.py $(PEERS_ARGS)
+
 # Webhook-to-finished-run throughput on PostgreSQL + Redis with 1, 2 and 4 worker clusters (bench/RESULTS-scaled.md).
 bench-scaled: install
 	DATABASE_URL=$(PG_URL)/flowline_bench REDIS_URL=$(REDIS)/14 $(BIN)/python bench/scaled.py
 
 clean:
 	rm -rf var/ $(VENV)
+
+# Rate-limit throughput against the GoHighLevel sandbox (bench/RESULTS-ratelimit.md): 200 flows creating
+# contacts on one location for 60 s, then 200 on each of two locations.
+.PHONY: bench-ratelimit
+bench-ratelimit: install
+	$(BIN)/python bench/ratelimit.py
+	$(BIN)/python bench/ratelimit.py --locations 2 --workers 6

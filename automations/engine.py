@@ -28,6 +28,7 @@ from connectors.context import Result, StepContext
 from . import mapping
 from .models import Connection, Run, StepResult
 from .redaction import redact, secret_values
+from . import rollup
 from .summary import summarize
 
 log = logging.getLogger("flowline.engine")
@@ -35,6 +36,9 @@ WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 MAX_CLAIMS = 12
 FLOW_CONTROL_APPS = {"flow", "webhook", "schedule", "manual"}
 RAW_INPUT_KEYS = {"conditions", "branches"}  # evaluated by the step itself, not pre-rendered
+# What an attempt's outcome changes on its already-saved StepResult (the input is not written twice).
+OUTCOME_FIELDS = ["status", "due_at", "finished_at", "duration_ms", "attempt_log", "output", "request", "response",
+                  "error_category", "error_message", "counts_as_task", "possible_duplicate"]
 
 
 class LeaseLost(Exception):
@@ -97,7 +101,7 @@ def claim(run_id) -> Run | None:
     )
     if not claimed:
         return None
-    run = Run.objects.select_related("version", "flow").get(pk=run_id)
+    run = Run.objects.select_related("version", "workspace").get(pk=run_id)
     run._lease_renewed_at = now
     return run
 
@@ -126,7 +130,7 @@ def finish(run, status, *, error: errors.StepError | None = None, error_step="",
         fields.update(error_category=error.category, error_message=error.message[:2000], error_step=error_step)
     if status == Run.SUCCEEDED:
         fields.update(error_category="", error_message="", error_step="")
-    if not _owned(run).update(**fields):
+    if not rollup.finish(_owned(run), run, **fields):  # the run's UPDATE + the dashboards' rollup, one transaction
         return
     try:  # runs history: auto-retry, alerts, auto-pause (automations/alerts.py); never breaks a run
         from .alerts import on_run_finished; on_run_finished(run.pk, status)  # noqa: E702
@@ -188,6 +192,8 @@ class RunExecution:
                     collect(b.get("steps"))
 
         collect([self.definition.get("trigger") or {}] + list(self.definition.get("steps") or []))
+        if not ids:
+            return {}
         qs = Connection.objects.in_workspace(self.run.workspace_id).filter(pk__in=ids)
         return {c.pk: c for c in qs}
 
@@ -324,7 +330,7 @@ class RunExecution:
             res.status, res.due_at = StepResult.WAITING, result.wait_until
         else:
             res.status = StepResult.SUCCEEDED
-        res.save()
+        res.save(update_fields=OUTCOME_FIELDS)
         if res.status == StepResult.WAITING:
             raise Park(res.due_at)
         return res
@@ -341,7 +347,7 @@ class RunExecution:
             res.status, res.due_at = StepResult.RETRYING, due
             res.error_category = exc.category
             res.error_message = redact(f"{exc.message} (attempt {res.attempts} of {max_attempts}; retrying at {due:%H:%M:%S} UTC)", self.secrets)
-            res.save()
+            res.save(update_fields=OUTCOME_FIELDS)
             raise Park(due)
         return self._fail(res, exc)
 

@@ -229,6 +229,9 @@ class Run(models.Model):
             # runs history: dashboard day counts (covering) and retention by age; due auto-retries
             models.Index(fields=["workspace", "created", "status", "tasks_used"], name="run_ws_created"),
             models.Index(fields=["retry_at"], name="run_retry_due", condition=models.Q(retry_at__isnull=False)),
+            # dashboards: the runs in progress (not in the rollup), counted per day without reading the table
+            models.Index(fields=["workspace", "status", "created", "tasks_used"], name="run_ws_live",
+                         condition=models.Q(status__in=["queued", "running", "waiting", "held"])),
         ]
 
     def __str__(self):
@@ -488,3 +491,23 @@ class HeldBatch(models.Model):
 
     class Meta:
         ordering = ["-id"]
+
+
+class RunRollup(models.Model):
+    """Finished runs counted per workspace local day (of `Run.created`), flow, status and, for
+    failed runs, error category: what the dashboards read instead of the runs. Kept in step with
+    every change of a run's status by `automations.rollup.transition`; see that module."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=16)
+    error_category = models.CharField(max_length=32, blank=True, default="")
+    runs = models.IntegerField(default=0)
+    tasks = models.IntegerField(default=0)
+
+    objects = WorkspaceQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "day", "flow", "status", "error_category"],
+                                               name="run_rollup_key")]

@@ -7,6 +7,7 @@
 - `replay_from_start(run, latest=...)`: a NEW run with the same trigger data, on the version the run
   used or on the flow's latest published version, linked to the original (`replay_of`).
 - `cancel(run)`: queued or waiting runs only (a running step cannot be interrupted safely).
+- Status changes go through `rollup.transition` so the dashboards' counts follow them.
 - Auto-retry: `schedule_auto_retry` sets `Run.retry_at` after a failure; the ticker calls
   `due_auto_retries(now)` and `fire_auto_retry(run_id, now)`.
 - Bulk: `create_bulk_job` fixes the set of run ids (up to FLOWLINE_REPLAY_BULK_MAX); `run_bulk_job`
@@ -24,6 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from .models import ReplayJob, Run, StepResult
+from .rollup import transition
 
 log = logging.getLogger("flowline.replay")
 PROGRESS_EVERY = 25
@@ -43,9 +45,9 @@ def retry_failed(run: Run, *, auto: bool = False, now=None) -> bool:
         qs = qs.filter(retry_at__lte=now)
         extra["auto_retries"] = F("auto_retries") + 1
     with transaction.atomic():
-        won = qs.update(status=Run.QUEUED, error_category="", error_message="", error_step="", finished_at=None,
-                        started_at=None, lease_owner="", lease_until=None, due_at=None, retry_at=None, claims=0,
-                        enqueued_at=now, **extra)
+        won = transition(qs, status=Run.QUEUED, error_category="", error_message="", error_step="", finished_at=None,
+                         started_at=None, lease_owner="", lease_until=None, due_at=None, retry_at=None, claims=0,
+                         enqueued_at=now, **extra)
         if not won:
             return False
         # Not-done steps run again; attempts restart at 1 (the step's retry policy applies afresh).
@@ -71,8 +73,9 @@ def replay_from_start(run: Run, *, latest: bool = False) -> Run:
 def cancel(run: Run) -> bool:
     """Cancel a queued or waiting run. Returns False if it is running or already over."""
     now = timezone.now()
-    return bool(Run.objects.filter(pk=run.pk, status__in=(Run.QUEUED, Run.WAITING)).update(
-        status=Run.CANCELLED, finished_at=now, due_at=None, retry_at=None, lease_owner="", lease_until=None))
+    cancellable = Run.objects.filter(pk=run.pk, status__in=(Run.QUEUED, Run.WAITING))
+    return bool(transition(cancellable, status=Run.CANCELLED, finished_at=now, due_at=None, retry_at=None,
+                           lease_owner="", lease_until=None))
 
 
 # ---------------------------------------------------------------------------------------------

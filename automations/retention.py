@@ -3,7 +3,8 @@ give the space back to the file system on SQLite.
 
 Deletes go in batches of FLOWLINE_PRUNE_BATCH runs, each in its own short transaction (steps,
 deliveries and the run rows), so the web and the workers only ever wait for one small batch.
-Only finished runs are deleted (a run waiting on a long Delay is kept). The ticker calls
+Only finished runs are deleted (a run waiting on a long Delay is kept). Their counts stay in the
+dashboards' rollup (automations/rollup.py) for FLOWLINE_ROLLUP_DAYS. The ticker calls
 `maybe_prune()` every tick; at most once an hour it enqueues `prune_all` on the task queue.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.db.models import TextField
 from django.db.models.functions import Cast, Length
 from django.utils import timezone
 
+from . import rollup
 from .models import ReplayJob, Run, StepResult, WebhookDelivery, Workspace
 
 log = logging.getLogger("flowline.retention")
@@ -115,6 +117,7 @@ def prune_all(now=None, vacuum=True) -> dict:
     """Prune every workspace, trim payloads, reclaim space. The task and `manage.py prune_runs` call this."""
     now = now or timezone.now()
     deleted = {ws.slug: n for ws in Workspace.objects.all() if (n := prune_workspace(ws, now))}
+    rollup.expire(now)  # the dashboards' per-day counts outlive the runs (FLOWLINE_ROLLUP_DAYS)
     trimmed = trim_payloads(now)
     space = reclaim_space() if vacuum else "skipped"
     log.info("pruned %s runs, trimmed %s payloads, space: %s", sum(deleted.values()), trimmed, space)

@@ -280,6 +280,8 @@ FLOWLINE_DASHBOARD_CACHE_SECONDS = int(os.environ.get("FLOWLINE_DASHBOARD_CACHE"
 FLOWLINE_PRUNE_BATCH = int(os.environ.get("FLOWLINE_PRUNE_BATCH", "1000"))
 FLOWLINE_PAYLOAD_CAP = int(os.environ.get("FLOWLINE_PAYLOAD_CAP", str(256 * 1024)))
 FLOWLINE_PAYLOAD_FULL_DAYS = int(os.environ.get("FLOWLINE_PAYLOAD_FULL_DAYS", "1"))
+# The dashboards' per-day counts (automations/rollup.py) outlive pruned runs; kept this many days.
+FLOWLINE_ROLLUP_DAYS = int(os.environ.get("FLOWLINE_ROLLUP_DAYS", "400"))
 
 if TESTING:
     # Tests create many users; the production hasher is deliberately slow.

@@ -2,16 +2,26 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from django.db import transaction
+from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
 log = logging.getLogger("flowline.tasks")
+_broker = (None, None)  # (pid, broker): django-q2 builds a new broker (a new Redis client) per task otherwise
+
+
+def broker():
+    global _broker
+    if _broker[0] != os.getpid():
+        _broker = (os.getpid(), get_broker())
+    return _broker[1]
 
 
 def _send(func: str, *args):
     try:
-        async_task(func, *args, task_name=f"{func.rsplit('.', 1)[-1]}-{'-'.join(map(str, args))}")
+        async_task(func, *args, task_name=f"{func.rsplit('.', 1)[-1]}-{'-'.join(map(str, args))}", broker=broker())
     except Exception:  # broker down: the ticker re-enqueues queued runs, nothing is lost
         log.exception("could not enqueue %s%s; the ticker will retry", func, args)
 

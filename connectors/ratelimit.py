@@ -7,7 +7,9 @@ of one bucket is atomic: a row lock (`select_for_update` on PostgreSQL, an IMMED
 on SQLite) or an optimistic Redis transaction when `settings.REDIS_URL` is set.
 
 The sliding log guarantees at most `limit` requests in any `window` seconds, which is what
-GoHighLevel enforces (100 per 10 s per app and location; 200,000 per day).
+GoHighLevel enforces (100 per 10 s per app and location; 200,000 per day). When the log is full,
+each caller gets its own turn (`next_turn`, window/limit apart), so many waiting runs come back one
+at a time and the budget is used at its full rate (bench/ratelimit.py: RESULTS-ratelimit.md).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import threading
 import time
 
 DAY = 86400.0
+TURN_PACE = 1.2
 
 
 def _day(now: float) -> int:
@@ -36,13 +39,20 @@ def decide(state: dict, now: float, limit: int, window: float, daily: int | None
     if daily and count >= daily:
         return (day + 1) * DAY - now, base
     if len(hits) >= limit:
-        return max(hits[-limit] + window - now, 0.001), base
+        # A queue of turns: callers turned away come back one by one, in the order they asked, instead
+        # of all together when the oldest request leaves the window. Turns come TURN_PACE x faster than
+        # slots free up, so a slot finds a caller even when some come back late (the engine adds up
+        # to 10% jitter to a wait); one who finds the log full again simply gets a new turn.
+        turn = max(hits[-limit] + window, float(state.get("next_turn") or 0))
+        return max(turn - now, 0.001), {**base, "next_turn": turn + window / limit / TURN_PACE}
     return 0.0, {**base, "hits": [*hits, now][-limit:], "count": count + 1}
 
 
 def observe_state(state: dict, now: float, headers, status: int, window: float, retry_after: float | None) -> dict:
-    """Fold what the API said into the bucket: remaining 0 blocks until the window (or day) ends;
-    a smaller advertised max lowers our limit; a 429 blocks for Retry-After (or one window)."""
+    """Fold what the API said into the bucket: a smaller advertised max lowers our limit; the API's
+    count (max - remaining) is put into our log if it holds fewer requests of the last window (someone
+    else uses the budget too), so the sliding log waits for them as well (remaining 0 without a max
+    blocks for one window); a spent day or a 429 blocks until the day ends / Retry-After (or one window)."""
     state = dict(state)
     h = {k.lower(): v for k, v in (headers or {}).items()}
 
@@ -56,7 +66,13 @@ def observe_state(state: dict, now: float, headers, status: int, window: float, 
     if num("x-ratelimit-max"):
         state["max"] = int(num("x-ratelimit-max"))
     until = float(state.get("blocked_until") or 0)
-    if num("x-ratelimit-remaining") == 0:
+    remaining, most = num("x-ratelimit-remaining"), num("x-ratelimit-max")
+    if remaining is not None and most:
+        hits = [t for t in state.get("hits", []) if t > now - interval]
+        missing = int(most - remaining) - len(hits)
+        if missing > 0:
+            state["hits"] = hits + [now] * missing
+    elif remaining == 0:
         until = max(until, now + interval)
     if num("x-ratelimit-daily-remaining") == 0:
         until = max(until, (_day(now) + 1) * DAY)

@@ -9,16 +9,16 @@ workspaces is for owners only. Client editors/viewers never see agency pages (40
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
@@ -26,6 +26,7 @@ from connectors import registry
 from connectors.context import StepContext
 
 from .. import agency as A
+from .. import rollup
 from ..flows import FlowInvalid, export_flow, import_flow
 from ..models import Connection, Flow, FlowTemplate, Run, TemplateClone, Workspace
 from .common import agency_view, workspace_view
@@ -52,25 +53,31 @@ def _uploaded_json(request) -> dict:
 
 # --- dashboard -----------------------------------------------------------------------------------
 
-def client_rows(agency, since) -> list[dict]:
-    """Per client: runs, failures and tasks since `since`, and its failing flows (most failures first)."""
-    clients = list(agency.workspaces.order_by("name"))
-    counts = {r["workspace"]: r for r in Run.objects.filter(workspace__in=clients, created__gte=since)
-              .values("workspace").annotate(runs=Count("id"), failed=Count("id", filter=Q(status=Run.FAILED)),
-                                            tasks=Sum("tasks_used"))}
-    failing = {}
-    for r in (Run.objects.filter(workspace__in=clients, created__gte=since, status=Run.FAILED)
-              .values("workspace", "flow", "flow__name").annotate(n=Count("id")).order_by("-n")):
-        failing.setdefault(r["workspace"], []).append(r)
-    return [{"ws": ws, "runs": counts.get(ws.pk, {}).get("runs", 0), "failed": counts.get(ws.pk, {}).get("failed", 0),
-             "tasks": counts.get(ws.pk, {}).get("tasks") or 0, "failing": failing.get(ws.pk, [])} for ws in clients]
+def client_rows(agency, days: int) -> list[dict]:
+    """Per client: runs, failures and tasks of its last `days` local days (today included, in the
+    client's time zone, as on its own dashboard) and its failing flows (most failures first); from
+    the rollup (automations/rollup.py)."""
+    out = []
+    for ws in agency.workspaces.order_by("name"):
+        last = rollup.today(rollup.zone(ws.timezone))
+        first = last - timedelta(days=days - 1)
+        counts = rollup.day_counts(ws, first, last).values()
+        failing = Counter()
+        for r in rollup.failures(ws, first, last):
+            failing[r["flow_id"]] += r["n"]
+        names = dict(Flow.objects.in_workspace(ws).filter(pk__in=list(failing)).values_list("pk", "name"))
+        out.append({"ws": ws, "runs": sum(sum(c.values()) for c, _ in counts),
+                    "failed": sum(c[Run.FAILED] for c, _ in counts), "tasks": sum(t for _, t in counts),
+                    "failing": [{"flow": f, "flow__name": names.get(f, f"Flow {f}"), "n": n}
+                                for f, n in failing.most_common() if n]})
+    return out
 
 
 @agency_view()
 def dashboard(request, agency):
     days = int(request.GET.get("days", 7)) if request.GET.get("days", "7").isdigit() else 7
     days = days if days in WINDOWS else 7
-    rows = client_rows(agency, timezone.now() - timedelta(days=days))
+    rows = client_rows(agency, days)
     totals = {k: sum(r[k] for r in rows) for k in ("runs", "failed", "tasks")}
     recent = Run.objects.filter(workspace__agency=agency).select_related("flow", "workspace").order_by("-id")[:15]
     return TemplateResponse(request, "agency/dashboard.html", {
@@ -128,7 +135,7 @@ def _unique_slug(name: str) -> str:
 @agency_view()
 def clients(request, agency):
     conns = agency_connections(agency) if request.agency_role == "owner" else []
-    ctx = {"agency": agency, "rows": client_rows(agency, timezone.now() - timedelta(days=30)), "conns": conns,
+    ctx = {"agency": agency, "rows": client_rows(agency, 30), "conns": conns,
            "is_owner": request.agency_role == "owner"}
     chosen = next((c for c in conns if str(c.pk) == request.GET.get("connection")), None)
     if chosen:

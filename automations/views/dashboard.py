@@ -1,31 +1,28 @@
 """Workspace dashboard: runs per day by status (server-side SVG), success rate, median and p95
 duration, top failing flows and error categories, tasks used this month against the limit.
 
-Cost on a million runs: one small GROUP BY status per day of the window over the covering index
-`run_ws_created (workspace, created, status, tasks_used)` (days are the workspace's local days,
-exact across DST; past days cached PAST_DAY_CACHE s); failing flows/categories read only failed rows
-(`run_ws_status` from the window's first id); durations are the latest DURATION_SAMPLE finished runs. Cached for
-FLOWLINE_DASHBOARD_CACHE_SECONDS per workspace.
+Cost on a million runs: the counts come from the rollup (`automations/rollup.py`: finished runs per
+local day, flow, status and error category; days are the workspace's local days, exact across DST)
+plus a live count of the runs still in progress; durations are the latest DURATION_SAMPLE finished
+runs (`run_ws_recent`). Cached for FLOWLINE_DASHBOARD_CACHE_SECONDS per workspace.
 """
 from __future__ import annotations
 
 import math
 from collections import Counter
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Sum
 from django.template.response import TemplateResponse
 from django.utils import timezone
 
+from .. import rollup
 from ..models import Flow, Run
 from .common import workspace_view
 
 WINDOWS = (7, 30)
-DURATION_SAMPLE = 5000
-PAST_DAY_CACHE = 600
+DURATION_SAMPLE = 2000
 SERIES = [  # (key, label, statuses, colour): stacked bottom to top
     ("succeeded", "Succeeded", (Run.SUCCEEDED,), "#12b76a"),
     ("halted", "Halted (filter)", (Run.HALTED,), "#98a2b3"),
@@ -42,55 +39,34 @@ def percentile(sorted_values, p):
     return sorted_values[rank - 1]
 
 
-def day_counts(ws, first_day, last_day, tz):
-    """[(day, {status: n}, tasks)] for each local day in [first_day, last_day]. Past days are cached
-    for PAST_DAY_CACHE seconds (they rarely change); today is always counted."""
-    out, day, today = [], first_day, timezone.now().astimezone(tz).date()
-    while day <= last_day:
-        key = f"flowline:daycounts:{ws.pk}:{day.isoformat()}"
-        hit = cache.get(key) if day < today else None
-        if hit is None:
-            lo = datetime.combine(day, time.min, tzinfo=tz)
-            hi = datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
-            rows = list(Run.objects.filter(workspace=ws, created__gte=lo, created__lt=hi)
-                        .values("status").annotate(n=Count("id"), tasks=Sum("tasks_used")))
-            hit = ({r["status"]: r["n"] for r in rows}, sum(r["tasks"] or 0 for r in rows))
-            if day < today:
-                cache.set(key, hit, PAST_DAY_CACHE)
-        out.append((day, *hit))
-        day += timedelta(days=1)
-    return out
+def day_counts(ws, first_day, last_day):
+    """[(day, {status: n}, tasks)] for each local day in [first_day, last_day]."""
+    found = rollup.day_counts(ws, first_day, last_day)
+    days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
+    return [(day, *found.get(day, ({}, 0))) for day in days]
 
 
-def failures(ws, since):
-    """(top failing flows, error categories) of the window: one GROUP BY over the failed runs only,
-    reached through `run_ws_status` from the id of the window's first run."""
-    floor = (Run.objects.filter(workspace=ws, created__gte=since).order_by("created")
-             .values_list("pk", flat=True).first())
-    if floor is None:
-        return [], []
-    rows = (Run.objects.filter(workspace=ws, status=Run.FAILED, pk__gte=floor)
-            .values_list("flow_id", "error_category", "created").order_by())
+def failures(ws, first, last):
+    """(top failing flows, error categories) of the local days first..last."""
     by_flow, by_category = Counter(), Counter()
-    for flow_id, category, created in rows.iterator(chunk_size=2000):
-        if created >= since:
-            by_flow[flow_id] += 1
-            by_category[category] += 1
+    for r in rollup.failures(ws, first, last):
+        by_flow[r["flow_id"]] += r["n"]
+        by_category[r["error_category"]] += r["n"]
     names = dict(Flow.objects.in_workspace(ws).filter(pk__in=list(by_flow)).values_list("pk", "name"))
-    top = [{"flow_id": f, "name": names.get(f, f"Flow {f}"), "n": n} for f, n in by_flow.most_common(5)]
-    return top, [{"error_category": c, "n": n} for c, n in by_category.most_common(6)]
+    top = [{"flow_id": f, "name": names.get(f, f"Flow {f}"), "n": n} for f, n in by_flow.most_common(5) if n]
+    return top, [{"error_category": c, "n": n} for c, n in by_category.most_common(6) if n]
 
 
 def compute(ws, days=30, now=None) -> dict:
-    tz = ZoneInfo(ws.timezone or "UTC")
-    today = (now or timezone.now()).astimezone(tz).date()
+    tz = rollup.zone(ws.timezone)
+    today = rollup.today(tz, now)
     first, month_start = today - timedelta(days=days - 1), today.replace(day=1)
-    counts = day_counts(ws, min(first, month_start), today, tz)
+    counts = day_counts(ws, min(first, month_start), today)
     window = [(d, c) for d, c, _ in counts if d >= first]
     totals = {s: sum(c.get(s, 0) for _, c in window) for s, _ in Run.STATUSES}
     finished = totals[Run.SUCCEEDED] + totals[Run.HALTED] + totals[Run.FAILED]
-    since = datetime.combine(first, time.min, tzinfo=tz)
-    top_flows, categories = failures(ws, since)
+    since = rollup.day_start(first, tz)
+    top_flows, categories = failures(ws, first, today)
     latest = (Run.objects.filter(workspace=ws, finished_at__isnull=False).order_by("-pk")
               .values_list("created", "started_at", "finished_at")[:DURATION_SAMPLE])  # run_ws_recent
     durations = sorted(int((f - s).total_seconds() * 1000) for c, s, f in latest if s and c >= since)

@@ -13,7 +13,9 @@ def catch_hook(request, token):
     if request.method not in ("POST", "PUT", "PATCH"):
         return JsonResponse({"error": "Send data with POST (JSON, form or text)."}, status=405)
     try:  # issue 10: the database being down answers 503 + Retry-After (senders retry), not a 500
-        flow = Flow.objects.select_related("published").filter(webhook_token=token).first()
+        flow = Flow.objects.select_related("published").get(webhook_token=token)
+    except Flow.DoesNotExist:
+        flow = None
     except DatabaseError:
         return JsonResponse({"error": "Temporarily unavailable, please retry"}, status=503, headers={"Retry-After": "30"})
     if flow is None or flow.published is None:

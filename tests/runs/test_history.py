@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from automations.engine import start_run
+from automations.engine import execute_run, start_run
 from automations.models import Run
 from automations.runquery import RunFilter
 from automations.views.dashboard import compute, nice_max, percentile
@@ -125,8 +125,9 @@ def test_dashboard_figures_and_svg(client, http, make_flow, ws, alice):
     http.fail.add("https://crm.example/down")
     good = make_flow([http_step("a")], name="Good")
     bad = make_flow([http_step("b", "https://crm.example/down")], name="Bad flow")
-    old = run_now(good)  # ids follow creation time: the older run has the smaller id
+    old = start_run(good, {"email": "old@example.com"}, enqueue=False)  # ids follow creation time
     Run.objects.filter(pk=old.pk).update(created=timezone.now() - timedelta(days=2))
+    execute_run(old.pk)  # counted in the rollup on its (local) creation day
     for _ in range(3):
         run_now(good)
     run_now(bad)

@@ -238,7 +238,7 @@ def test_redos_patterns_are_rejected(pattern):
     assert conditions.regex_problem(pattern)
     started = time.perf_counter()
     assert evaluate(cond("{{ s }}", "matches", pattern), {"s": "a" * 5000 + "!"}) is False
-    assert time.perf_counter() - started < 0.05
+    assert time.perf_counter() - started < 1.0  # catastrophic backtracking on 5,000 chars would take minutes
     assert validate(cond("x", "matches", pattern))
 
 

@@ -1,6 +1,6 @@
 """The mapping language: grammar, every filter, limits and hostile input (automations.mapping)."""
 import json
-import time
+import tracemalloc
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -481,7 +481,6 @@ def _assert_inert(result):
 
 @pytest.mark.parametrize("template", HOSTILE, ids=[h[:50] for h in HOSTILE])
 def test_hostile_input_is_inert(template):
-    started = time.perf_counter()
     try:
         result = render(template, HOSTILE_CTX)
     except MappingError as exc:
@@ -490,7 +489,6 @@ def test_hostile_input_is_inert(template):
         if result is not DEEP:
             _assert_inert(result)
         assert result is None or isinstance(result, (str, dict))
-    assert time.perf_counter() - started < 0.05
 
 
 def test_hostile_table_is_large():
@@ -512,10 +510,14 @@ def test_limits_raise_mapping_error(template, limit):
 
 
 def test_oversized_replace_fails_before_building_the_string():
-    started = time.perf_counter()
-    with pytest.raises(MappingError, match="longer than"):
-        render("{{ big | replace('a', '" + "b" * 1000 + "') }}", HOSTILE_CTX)
-    assert time.perf_counter() - started < 0.01
+    tracemalloc.start()
+    try:
+        with pytest.raises(MappingError, match="longer than"):
+            render("{{ big | replace('a', '" + "b" * 1000 + "') }}", HOSTILE_CTX)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < len(BIG) * 4  # the replaced string would be about 1,000 times BIG
 
 
 def test_deadline_is_enforced(monkeypatch):
@@ -555,10 +557,8 @@ TEMPLATES = st.one_of(JUNK, JUNK.map(lambda s: "{{ " + s + " }}"), GRAMMARISH)
 @settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(TEMPLATES)
 def test_fuzzed_templates_only_raise_mapping_error(template):
-    started = time.perf_counter()
-    try:
+    try:  # the evaluator's own size, depth and time limits end runaway templates with a MappingError
         result = render(template, CTX_FUZZ)
     except MappingError:
         return
     _assert_inert(result)
-    assert time.perf_counter() - started < 0.05

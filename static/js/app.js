@@ -55,5 +55,14 @@
       function () { document.execCommand("copy"); toast("Copied."); }
     );
   });
+  // A catalogue search typed while its card was still arriving (the input had no htmx handler yet)
+  // would be lost: once htmx has processed the card, search for whatever is already in the box.
+  document.addEventListener("htmx:load", function (e) {
+    var root = e.detail.elt;
+    if (!root.querySelectorAll) return;
+    root.querySelectorAll(".cat-search input[name=q]").forEach(function (input) {
+      if (input.value.trim()) htmx.trigger(input, "search");
+    });
+  });
   window.flowlineToast = toast;
 })();

@@ -58,7 +58,7 @@ def choose(page, sid, query):
     """Search the open catalogue of card `sid` and take the first result with Enter."""
     search = card(page, sid).locator(".cat-search input")
     search.fill(query)
-    page.wait_for_selector(f"#cat-results-{sid} .op-choice")
+    page.wait_for_selector(f"#cat-results-{sid} .op-choice", timeout=20_000)
     settle(page)
     search.press("Enter")
     page.wait_for_selector(f"#card-{sid} .step-form")

@@ -148,3 +148,14 @@ def browser():
             b.close()
     finally:
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def browser_login(page, base_url, username, password, lands_on=r"/w/"):
+    """Log in through the login form, as a user would, and wait for the landing page."""
+    import re
+
+    page.goto(base_url + "/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(lands_on))

@@ -1,7 +1,6 @@
 """Real browser (Playwright + Debian's Chromium): an agency owner clones a template into three
 clients with the wizard, runs happen, and the agency dashboard shows each client's runs.
 Screenshots go to /tmp/shots/agency-*.png."""
-import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ from automations.engine import execute_run, start_run
 from automations.models import Agency, AgencyMembership, Connection, FlowTemplate, TemplateClone, Workspace
 
 from .conftest import DEFINITION, INPUTS
+from tests.conftest import browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -38,11 +38,7 @@ def test_owner_clones_to_three_clients_and_sees_their_runs(browser, live_server,
 
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.set_default_timeout(10_000)
-    page.goto(live_server.url + "/login/")
-    page.fill("input[name=username]", "olivia")
-    page.fill("input[name=password]", "pw-olivia-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/w/"))
+    browser_login(page, live_server.url, "olivia", "pw-olivia-123")
 
     page.click("nav.mainnav >> text=Agency")
     page.click(".agency-tabs >> text=Templates")

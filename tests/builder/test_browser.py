@@ -12,6 +12,7 @@ import pytest
 
 from automations.engine import execute_run
 from automations.models import Flow, Membership, Run, Workspace
+from tests.conftest import browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -29,11 +30,7 @@ def page(browser, live_server, transactional_db, settings, django_user_model):
     pg = context.new_page()
     pg.set_default_timeout(10_000)
     pg.on("dialog", lambda d: d.accept())
-    pg.goto(live_server.url + "/login/")
-    pg.fill("input[name=username]", "maria")
-    pg.fill("input[name=password]", "pw-maria-123")
-    pg.click("button[type=submit]")
-    pg.wait_for_url(re.compile(r"/w/acme/"))
+    browser_login(pg, live_server.url, "maria", "pw-maria-123", lands_on=r"/w/acme/")
     yield pg
     shot(pg, "zz-last-state", full=True)  # what the page showed when the test ended (or failed)
     context.close()

@@ -8,6 +8,7 @@ import pytest
 from automations.engine import execute_run, start_run
 from automations.flows import publish
 from automations.models import Flow, Membership, Run, Workspace
+from tests.conftest import browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -38,11 +39,7 @@ def test_failed_run_is_found_inspected_and_replayed_after_the_fix(browser, live_
 
     page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     page.set_default_timeout(10_000)
-    page.goto(live_server.url + "/login/")
-    page.fill("input[name=username]", "maria")
-    page.fill("input[name=password]", "pw-maria-123")
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r"/w/acme/"))
+    browser_login(page, live_server.url, "maria", "pw-maria-123", lands_on=r"/w/acme/")
 
     # Find it: failed runs whose data mentions jane.
     page.goto(live_server.url + "/w/acme/runs/")

@@ -3,6 +3,7 @@ JSON import/export; included from automations/urls.py."""
 from django.urls import path
 
 from .views import agency as v
+from .views import members
 
 A = "a/<int:agency_id>/"
 T = A + "templates/<int:template_id>/"
@@ -11,6 +12,7 @@ urlpatterns = [
     path(A, v.dashboard, name="agency_dashboard"),
     path(A + "clients/", v.clients, name="agency_clients"),
     path(A + "clients/create", v.create_clients, name="agency_clients_create"),
+    path(A + "members/", members.members, name="agency_members"),
     path(A + "templates/", v.templates, name="agency_templates"),
     path(A + "templates/import", v.template_import, name="agency_template_import"),
     path(T, v.template_detail, name="agency_template"),

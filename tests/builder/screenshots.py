@@ -140,6 +140,7 @@ def main():
         agency = pg.locator("header a[href^='/a/']").first.get_attribute("href")
         go(agency); shot("24-agency-dashboard")
         go(agency + "clients/"); shot("25-agency-clients")
+        go(agency + "members/"); shot("25b-agency-people", full=True)
         go(agency + "templates/"); shot("26-agency-templates")
         t = pg.locator("main a[href*='/templates/']").filter(has_text="Tag new leads").first.get_attribute("href")
         go(t); shot("27-agency-template")

@@ -44,36 +44,36 @@ def members(request, agency):
     return TemplateResponse(request, "agency/members.html", ctx)
 
 
+# kind -> (its memberships within an agency, its roles, the client it gives access to or "")
+KINDS = {
+    "agency": (lambda agency: AgencyMembership.objects.filter(agency=agency).select_related("user"),
+               AGENCY_ROLES, lambda m: ""),
+    "client": (lambda agency: Membership.objects.filter(workspace__agency=agency).select_related("user", "workspace"),
+               CLIENT_ROLES, lambda m: m.workspace.name),
+}
+
+
 def _change(request, agency) -> None:
-    action = request.POST.get("action")
+    action, kind = request.POST.get("action"), request.POST.get("kind")
     if action == "add":
-        _add(request, agency)
-    elif action in ("role", "remove") and request.POST.get("kind") == "agency":
-        m = AgencyMembership.objects.filter(agency=agency, pk=_int(request.POST.get("id"))).select_related("user").first()
-        if m is None:
-            messages.error(request, "That person no longer has agency access.")
-        elif _last_owner(agency, m) and (action == "remove" or request.POST.get("role") != AgencyMembership.OWNER):
-            messages.error(request, "The agency needs at least one owner: make someone else owner first.")
-        elif action == "remove":
-            m.delete()
-            messages.success(request, f"{m.user.username} no longer has agency access.")
-        elif request.POST.get("role") in AGENCY_ROLES:
-            m.role = request.POST["role"]
-            m.save(update_fields=["role"])
-            messages.success(request, f"{m.user.username} is now {AGENCY_ROLES[m.role].lower()}.")
-    elif action in ("role", "remove") and request.POST.get("kind") == "client":
-        m = Membership.objects.filter(workspace__agency=agency, pk=_int(request.POST.get("id"))).select_related("user", "workspace").first()
-        if m is None:
-            messages.error(request, "That person no longer has access to this client.")
-        elif action == "remove":
-            m.delete()
-            messages.success(request, f"{m.user.username} no longer has access to {m.workspace.name}.")
-        elif request.POST.get("role") in CLIENT_ROLES:
-            m.role = request.POST["role"]
-            m.save(update_fields=["role"])
-            messages.success(request, f"{m.user.username} is now {CLIENT_ROLES[m.role].lower()} of {m.workspace.name}.")
-    else:
-        messages.error(request, "Nothing was changed.")
+        return _add(request, agency)
+    if action not in ("role", "remove") or kind not in KINDS:
+        return messages.error(request, "Nothing was changed.")
+    scope, roles, client = KINDS[kind]
+    m = scope(agency).filter(pk=_int(request.POST.get("id"))).first()
+    role = request.POST.get("role")
+    if m is None:
+        messages.error(request, "That access no longer exists: nothing was changed.")
+    elif kind == "agency" and _last_owner(agency, m) and (action == "remove" or role != AgencyMembership.OWNER):
+        messages.error(request, "The agency needs at least one owner: make someone else owner first.")
+    elif action == "remove":
+        m.delete()
+        messages.success(request, f"{m.user.username} no longer has access to {client(m) or 'the agency'}.")
+    elif role in roles:
+        m.role = role
+        m.save(update_fields=["role"])
+        messages.success(request, f"{m.user.username} is now {roles[role].lower()}"
+                                  + (f" of {client(m)}." if client(m) else "."))
 
 
 def _add(request, agency) -> None:

@@ -79,6 +79,6 @@ def test_members_cannot_change_anything_and_ids_from_another_agency_do_nothing(c
     assert "Only an agency owner" in page and Membership.objects.filter(pk=vic.pk).exists()
     login(client, cast.ann)
     page = post(client, cast.a.agency, action="remove", kind="agency", id=zed.pk).content.decode()
-    assert "no longer has agency access" in page and AgencyMembership.objects.filter(pk=zed.pk).exists()
+    assert "That access no longer exists" in page and AgencyMembership.objects.filter(pk=zed.pk).exists()
     post(client, cast.a.agency, action="role", kind="agency", id=zed.pk, role="member")
     assert AgencyMembership.objects.get(pk=zed.pk).role == AgencyMembership.OWNER

@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import mapping
-from .mapping_filters import FilterError, get_zone, parse_datetime, to_bool, to_text
+from .mapping_dates import get_zone, parse_datetime
+from .mapping_filters import FilterError, to_bool, to_text
 
 MAX_PATTERN_CHARS = 200
 MAX_SUBJECT_CHARS = 10_000

@@ -14,8 +14,10 @@ Conventions:
 * Filters that can grow text (``replace``, ``join``, ``truncate``) compute the result size first
   and refuse before building an oversized string.
 
-This module also holds the helpers shared with ``automations.conditions``: ``to_text`` and
-``parse_datetime``.
+This module holds the registry and the text, number and list filters; date and time filters are in
+``automations.mapping_dates`` and contact filters (email, phone, names) in ``automations.mapping_contacts``,
+registered when this module is imported. ``to_text`` and ``parse_datetime`` are shared with
+``automations.conditions``.
 """
 import base64
 import binascii
@@ -25,12 +27,9 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
 from typing import Any, Callable
 from urllib.parse import quote, urlencode
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # Limits shared with automations.mapping (which re-exports them).
 MAX_OUTPUT_CHARS = 1_000_000   # any text produced by a template or a filter
@@ -481,204 +480,5 @@ def contains(value, needle):
     return to_text(needle) in _text(value)
 
 
-# --------------------------------------------------------------------------- dates and times
-
-EPOCH_MS_THRESHOLD = 100_000_000_000  # larger epoch numbers are milliseconds (after 1973 in ms)
-
-
-@lru_cache(maxsize=256)
-def get_zone(name: str) -> ZoneInfo:
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+\-/]{0,63}", name) or ".." in name:
-        raise FilterError(f"unknown time zone {str(name)[:64]!r}")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise FilterError(f"unknown time zone {name!r}") from None
-
-
-def parse_datetime(value: Any, assume_tz=timezone.utc) -> datetime | None:
-    """Read ISO-8601 text, epoch seconds/milliseconds (number or text) or "now".
-
-    Values without an offset are taken to be in ``assume_tz``; pass ``assume_tz=None`` to keep them
-    naive. Returns None for null/empty; raises FilterError when the value is not a date.
-    """
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise FilterError(f"expects a date, got {type_name(value)}")
-    text = value.strip() if isinstance(value, str) else None
-    if text is not None and text.lower() == "now":
-        return datetime.now(timezone.utc)
-    if text is None or re.fullmatch(r"-?\d{1,16}(\.\d+)?", text):
-        return _from_epoch(float(value))
-    try:
-        parsed = datetime.fromisoformat(text[:64])
-    except ValueError:
-        raise FilterError(f"cannot read {text[:40]!r} as a date") from None
-    return parsed.replace(tzinfo=assume_tz) if parsed.tzinfo is None and assume_tz else parsed
-
-
-def _from_epoch(seconds: float) -> datetime:
-    if abs(seconds) >= EPOCH_MS_THRESHOLD:
-        seconds /= 1000
-    try:
-        return datetime.fromtimestamp(seconds, timezone.utc)
-    except (OverflowError, OSError, ValueError):
-        raise FilterError("epoch time is out of range") from None
-
-
-def _format(moment: datetime, fmt: str, tz: str) -> str:
-    if len(fmt) > MAX_FORMAT_CHARS:
-        raise FilterError(f"formats are limited to {MAX_FORMAT_CHARS} characters")
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(get_zone(tz))
-    return moment.strftime(fmt)
-
-
-@register(name="date")
-def date_(value, format: str = "%Y-%m-%d", tz: str = "UTC"):
-    """Read a date (ISO, epoch or "now") and format it in a time zone."""
-    moment = parse_datetime(value, get_zone(tz))
-    return None if moment is None else _format(moment, format, tz)
-
-
-@register(name="datetime")
-def datetime_(value, format: str = "%Y-%m-%dT%H:%M:%S%z", tz: str = "UTC"):
-    """Read a date and time (ISO, epoch or "now") and format it in a time zone."""
-    return date_(value, format, tz)
-
-
-@register()
-def to_timezone(value, tz: str):
-    """The same moment as ISO-8601 in another time zone."""
-    moment = parse_datetime(value)
-    return None if moment is None else moment.astimezone(get_zone(tz)).isoformat()
-
-
-def _shift(value, delta_kwargs: dict) -> str | None:
-    moment = parse_datetime(value, assume_tz=None)
-    if moment is None:
-        return None
-    try:
-        return (moment + timedelta(**delta_kwargs)).isoformat()
-    except OverflowError:
-        raise FilterError("date is out of range") from None
-
-
-@register()
-def add_days(value, n: float):
-    """Add n days (negative to subtract); keeps the offset."""
-    return _shift(value, {"days": n})
-
-
-@register()
-def add_hours(value, n: float):
-    """Add n hours; keeps the offset."""
-    return _shift(value, {"hours": n})
-
-
-@register()
-def add_minutes(value, n: float):
-    """Add n minutes; keeps the offset."""
-    return _shift(value, {"minutes": n})
-
-
-@register()
-def timestamp(value):
-    """Epoch seconds (integer)."""
-    moment = parse_datetime(value)
-    return None if moment is None else int(moment.timestamp())
-
-
-# --------------------------------------------------------------------------- contacts
-
-_EMAIL = re.compile(r"[^@\s\"'<>(),;:]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,63}")
-
-
-@register()
-def email(value):
-    """Trimmed, lowercased address, or null when it is not a plausible email."""
-    if not isinstance(value, str):
-        return None
-    address = value.strip().lower()
-    return address if len(address) <= 254 and _EMAIL.fullmatch(address) else None
-
-
-CALLING_CODES = {
-    "US": "1", "CA": "1", "GB": "44", "AU": "61", "NZ": "64", "IE": "353", "DE": "49", "FR": "33",
-    "ES": "34", "IT": "39", "NL": "31", "BE": "32", "CH": "41", "AT": "43", "SE": "46", "NO": "47",
-    "DK": "45", "FI": "358", "PT": "351", "PL": "48", "MX": "52", "BR": "55", "AR": "54", "IN": "91",
-    "ZA": "27", "NG": "234", "PH": "63", "SG": "65", "AE": "971", "JP": "81",
-}
-KEEPS_LEADING_ZERO = {"IT"}  # Italian landlines keep their 0 after the country code
-
-
-@register()
-def phone(value, default_country: str = "US"):
-    """E.164 (+15551234567); numbers without +/00 are national numbers of default_country."""
-    code = CALLING_CODES.get(default_country.upper())
-    if code is None:
-        raise FilterError(f"unknown country {default_country[:8]!r}")
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        return None
-    text = re.sub(r"(?i)\s*(?:ext\.?|x|#)\s*\d{1,6}\s*$", "", str(value).strip())
-    if len(text) > 40 or re.search(r"[^\d\s()+.\-/]", text):
-        return None
-    digits = re.sub(r"\D", "", text)
-    if text.startswith("+"):
-        full = digits
-    elif digits.startswith("00"):
-        full = digits[2:]
-    else:
-        full = _national_to_full(digits, code, default_country.upper())
-    return "+" + full if full and 8 <= len(full) <= 15 and full[0] != "0" else None
-
-
-def _national_to_full(digits: str, code: str, country: str) -> str | None:
-    if code == "1":
-        if len(digits) == 11 and digits.startswith("1"):
-            return digits
-        return "1" + digits if len(digits) == 10 else None
-    if digits.startswith("0") and country not in KEEPS_LEADING_ZERO:
-        digits = digits[1:]
-    return code + digits if len(digits) >= 4 else None
-
-
-_HONORIFICS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "rev", "fr", "hon"}
-_SUFFIXES = {"jr", "sr", "ii", "iii", "iv", "phd", "md", "esq", "dds", "cpa"}
-_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "du", "la", "le", "st",
-              "ter", "ten", "dos", "das", "do", "bin", "ibn", "al", "el"}
-
-
-def split_name(full: str) -> tuple[str, str]:
-    """("Jane", "van der Berg") from "Dr. Jane van der Berg"; also reads "Berg, Jane"."""
-    if full.count(",") == 1 and not _is_suffix(full.split(",")[1]):
-        last, first = (part.strip() for part in full.split(","))
-        full = f"{first} {last}"
-    words = full.replace(",", " ").split()
-    while len(words) > 1 and words[0].lower().rstrip(".") in _HONORIFICS:
-        words.pop(0)
-    while len(words) > 1 and _is_suffix(words[-1]):
-        words.pop()
-    if not words:
-        return "", ""
-    start = len(words) - 1
-    while start > 1 and words[start - 1].lower() in _PARTICLES:
-        start -= 1
-    return words[0], " ".join(words[start:]) if len(words) > 1 else ""
-
-
-def _is_suffix(word: str) -> bool:
-    return word.strip().lower().replace(".", "") in _SUFFIXES
-
-
-@register()
-def first_name(value):
-    """First name from a full name."""
-    return split_name(_text(value))[0]
-
-
-@register()
-def last_name(value):
-    """Last name (with particles like "van der") from a full name."""
-    return split_name(_text(value))[1]
+# The other filter families register themselves on import (they use `register` from above).
+from . import mapping_contacts, mapping_dates  # noqa: E402,F401

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import signal
 import statistics
@@ -43,7 +42,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from bench.peers_report import machine, markdown, ratios, versions  # noqa: E402
 from bench.stack import Stack, free_port  # noqa: E402
+from bench.throughput import process_tree as tree  # noqa: E402
 
 PEERS_DIR = Path(os.environ.get("PEERS_DIR", ROOT.parent / "shared" / "bench" / "peers"))
 PEERS_WORK = Path(os.environ.get("PEERS_WORK") or Path(os.environ.get("TMPDIR") or "/tmp") / "peers-bench")
@@ -59,18 +60,6 @@ def log(*a):
 
 
 # --- processes ------------------------------------------------------------------------------------
-
-def tree(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        try:
-            todo.extend(int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split())
-        except OSError:
-            pass
-    return out
-
 
 def _status_kb(pid: int, field: str) -> int:
     try:
@@ -360,122 +349,6 @@ def run_peers(args, logdir: Path) -> dict | None:
 
 # --- report -----------------------------------------------------------------------------------------
 
-def versions() -> dict:
-    from importlib import metadata
-
-    import django
-    import gunicorn
-
-    v = {"python": platform.python_version(), "django": django.get_version(), "django-q2": metadata.version("django-q2"),
-         "gunicorn": gunicorn.__version__}
-    try:
-        v["wrk"] = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("[")[0].strip()
-    except OSError:
-        v["wrk"] = "?"
-    for key, cmd in {"postgresql": ["psql", PG_URL, "-Atc", "show server_version"],
-                     "redis": ["redis-cli", "-u", REDIS_URL, "info", "server"]}.items():
-        try:
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout
-            v[key] = next((line.split(":")[1].strip() for line in out.splitlines() if line.startswith("redis_version")),
-                          out.strip()) if key == "redis" else out.strip()
-        except (OSError, subprocess.TimeoutExpired):
-            v[key] = "?"
-    try:
-        out = subprocess.run([str(PEERS_WORK / "venv" / "bin" / "python"), "-c",
-                              "import aiohttp, uvloop; print(aiohttp.__version__, uvloop.__version__)"],
-                             capture_output=True, text=True, timeout=20).stdout.split()
-        v["fake CRM"] = f"aiohttp {out[0]} + uvloop {out[1]}"
-    except (OSError, IndexError, subprocess.TimeoutExpired):
-        v["fake CRM"] = "stdlib ThreadingHTTPServer"
-    return v
-
-
-def machine() -> dict:
-    m = {"cpus": os.cpu_count(), "kernel": platform.release(), "arch": platform.machine()}
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            m["cpu"] = line.split(":", 1)[1].strip()
-            break
-    m["mem_gib"] = round(int(Path("/proc/meminfo").read_text().split()[1]) / 1024 / 1024, 1)
-    m["load_before"] = os.getloadavg()[0]
-    return m
-
-
-def markdown(report: dict) -> str:
-    meta = report["meta"]
-    lines = [
-        "# Flowline vs n8n and Node-RED: webhook -> map -> CRM POST -> run recorded (bench/peers.py)", "",
-        f"Date: {meta['date']}. Machine: {meta['machine'].get('cpu', '?')}, {meta['machine']['cpus']} cores, "
-        f"{meta['machine']['mem_gib']} GiB, kernel {meta['machine']['kernel']} (load average before the run: "
-        f"{meta['machine']['load_before']:.2f}; load generator, fake CRM, Flowline, PostgreSQL and Redis share the cores).",
-        "", "Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()) + ".", "",
-        f"Command: `{meta['command']}`", "",
-        *([f"Note: {meta['note']}", ""] if meta.get("note") else []),
-        f"Each mode: fresh database, warm-up {meta['warmup_s']} s at c=8 (not recorded), then "
-        f"`wrk -t1 -cN -d{meta['duration_s']}s --latency --timeout 10s -s post_event.lua` per concurrency. "
-        "Intake = answered requests/s (the delivery and its run are stored before the 200); end to end = "
-        "succeeded runs / (last finished_at - wrk start), drain included; run p50/p99 = finished_at - created. "
-        "CPU ms/run = all Flowline processes' CPU over the step / runs. RSS/PSS: all Flowline processes "
-        "(PSS counts pages shared by forked workers once), not PostgreSQL/Redis.", "",
-        "| mode | conc | intake req/s | answer p50 / p99 ms | errors | e2e runs/s | drain s | run p50 / p99 ms "
-        "| runs ok / stored / CRM got | CPU ms/run (web + worker) | peak RSS / PSS MiB | load 1m |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for m in report["flowline"]:
-        label = f"{m['mode']} ({m['workers']} workers, {m.get('web', '')})"
-        if m.get("error"):
-            lines.append(f"| {label} | - | FAILED: {m['error'][:200]} | | | | | | | | | |")
-        for s in m["steps"]:
-            lines.append(f"| {label} | {s['conc']} | {s['intake_rps']:.0f} | {s['answer_p50_ms']} / {s['answer_p99_ms']} "
-                         f"| {s['errors']} | {s['e2e_runs_per_s']:.0f} | {s['drain_s']} | {s['run_p50_ms']} / {s['run_p99_ms']} "
-                         f"| {s['succeeded']} / {s['runs']} / {s['crm_received']} | {s['cpu_ms_per_run']} ("
-                         f"{' + '.join(str(v) for v in (s['cpu_ms_per_run_by_process'] or {}).values())}) "
-                         f"| {s['peak_rss_mib']:.0f} / {s['peak_pss_mib']:.0f} | {s.get('load_avg_1m', '-')} |")
-    paced_rows = [m for m in report["flowline"] if m.get("paced")]
-    if paced_rows:
-        lines += ["", "Webhook answer latency under an open-loop load (bench/peers.py `paced`: one request every "
-                  "1/rate s, latency from when it was due):", "",
-                  "| mode | rate req/s | requests | errors | answer p50 ms | p99 ms | max ms | load 1m |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
-        for m in paced_rows:
-            p = m["paced"]
-            lines.append(f"| {m['mode']} | {p['rate']:g} | {p['requests']} | {p['errors']} | {p['answer_p50_ms']} | "
-                         f"{p['answer_p99_ms']} | {p['answer_max_ms']} | {p.get('load_avg_1m', '-')} |")
-    if report.get("ratios"):
-        lines += ["", "## Ratios (same run): Flowline end-to-end runs/s / peer req/s (n8n answers after the CRM call)", "",
-                  "| mode | conc | Flowline e2e | n8n-default | x | n8n-legacy-expr | x |", "|---|---:|---:|---:|---:|---:|---:|"]
-        for r in report["ratios"]:
-            lines.append(f"| {r['mode']} | {r['conc']} | {r['flowline']} | {r.get('n8n-default', '-')} | "
-                         f"{r.get('x n8n-default', '-')} | {r.get('n8n-legacy-expr', '-')} | {r.get('x n8n-legacy-expr', '-')} |")
-    if report.get("peers"):
-        lines += ["", "## Peers (../shared/bench/peers/bench.py, same run)", "",
-                  "| peer | conc | req/s | p50 ms | p99 ms | errors | CRM got | CPU ms/event | peak RSS MiB |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-        for p in report["peers"]["results"]:
-            if p.get("error"):
-                lines.append(f"| {p['peer']} | - | FAILED: {p['error'][:200]} | | | | | | |")
-            for s in p["steps"]:
-                lines.append(f"| {p['peer']} | {s['conc']} | {s['rps']:.0f} | {s['p50_ms']} | {s['p99_ms']} | {s['errors']} "
-                             f"| {s['crm_received']} | {s.get('cpu_ms_per_event')} | {p.get('peak_rss_tree_mib', '-')} |")
-    return "\n".join(lines) + "\n"
-
-
-def ratios(flowline: list, peers: dict | None) -> list:
-    if not peers:
-        return []
-    rate = {(p["peer"], s["conc"]): s["rps"] for p in peers["results"] for s in p["steps"]}
-    out = []
-    for m in flowline:
-        for s in m["steps"]:
-            row = {"mode": m["mode"], "conc": s["conc"], "flowline": s["e2e_runs_per_s"]}
-            for peer in ("n8n-default", "n8n-legacy-expr"):
-                if rate.get((peer, s["conc"])):
-                    row[peer] = rate[(peer, s["conc"])]
-                    row[f"x {peer}"] = round(s["e2e_runs_per_s"] / rate[(peer, s["conc"])], 1)
-            out.append(row)
-    return out
-
-
 def _raise_exit(signum, frame):
     raise SystemExit(128 + signum)
 
@@ -517,7 +390,7 @@ def main():
     logdir = Path(tempfile.gettempdir()) / f"flowline-peers-{stamp}"
     logdir.mkdir(parents=True)
     report = {"meta": {"date": datetime.now().astimezone().isoformat(timespec="seconds"), "machine": machine(),
-                       "versions": versions(), "duration_s": args.duration, "conc": args.conc, "warmup_s": args.warmup,
+                       "versions": versions(PG_URL, REDIS_URL, PEERS_WORK), "duration_s": args.duration, "conc": args.conc, "warmup_s": args.warmup,
                        "command": " ".join([".venv/bin/python bench/peers.py"] + sys.argv[1:]), "logs": str(logdir)},
               "flowline": []}
     log("logs:", logdir)

@@ -123,13 +123,15 @@ def _coerce(value, schema):
 
 
 UNSATISFIABLE = {"gohighlevel.store.create_store_setting", "gohighlevel.store.create_shipping_zone"}
-OPS = sorted(spec_operations().values(), key=lambda o: o.key)
+# The check still runs for these; strict: if GoHighLevel fixes the spec, the unexpected pass fails the suite.
+UNSATISFIABLE_MARK = pytest.mark.xfail(strict=True, reason="the spec's own schema cannot be satisfied "
+                                                          "(a number field whose enum holds a list)")
+OPS = [pytest.param(op, id=op.key, marks=[UNSATISFIABLE_MARK] if op.key in UNSATISFIABLE else [])
+       for op in sorted(spec_operations().values(), key=lambda o: o.key)]
 
 
-@pytest.mark.parametrize("op", OPS, ids=lambda o: o.key)
+@pytest.mark.parametrize("op", OPS)
 def test_request_validates_against_openapi(op):
-    if op.key in UNSATISFIABLE:
-        pytest.xfail("the spec's own schema cannot be satisfied (a number field whose enum holds a list)")
     for use_examples, optional in ATTEMPTS:
         errors = check(op, example_inputs(op, use_examples, optional))
         if not errors:

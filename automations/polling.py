@@ -324,15 +324,17 @@ def sample(flow: Flow, limit: int = 5, fetch=None) -> list:
     trigger = (flow.draft or {}).get("trigger") or trigger_of(flow)
     op = operation_of(trigger) if trigger.get("operation") else None
     lister = _instant_lister(op) if trigger.get("connection") else None
+    def newest(source, trig):  # up to a page of the source's items, newest first
+        size = max(limit, source.pagination.page_size if source.pagination else limit)
+        items = (fetch or default_fetch)(flow, trig, source, size)
+        return list(reversed([i for _, i in oldest_first(list(enumerate(items)), source.poll)]))
+
     if op is not None and op.poll is not None:
-        items = (fetch or default_fetch)(flow, trigger, op, max(limit, op.pagination.page_size if op.pagination else limit))
-        items = list(reversed([i for _, i in oldest_first([(n, i) for n, i in enumerate(items)], op.poll)]))[:limit]
+        items = newest(op, trigger)[:limit]
     elif lister is not None:  # a GoHighLevel instant trigger: the account's newest records, shaped as events
         from .ghl_events import as_event
 
-        listed = (fetch or default_fetch)(flow, {**trigger, "inputs": {}}, lister,
-                                          max(limit, lister.pagination.page_size if lister.pagination else limit))
-        listed = list(reversed([i for _, i in oldest_first([(n, i) for n, i in enumerate(listed)], lister.poll)]))
+        listed = newest(lister, {**trigger, "inputs": {}})
         location = str(((Connection.objects.filter(workspace_id=flow.workspace_id, pk=trigger["connection"])
                          .values_list("config", flat=True).first()) or {}).get("location_id") or "")
         items = [as_event(op, i, location) for i in listed[:limit]]

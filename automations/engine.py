@@ -15,8 +15,10 @@ import socket
 import time
 import uuid
 from datetime import timedelta
+from functools import lru_cache
 
 from django.conf import settings
+from django.db import connections, router, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -26,7 +28,7 @@ from connectors import errors, registry
 from connectors.context import Result, StepContext
 
 from . import mapping
-from .models import Connection, Run, StepResult
+from .models import Connection, FlowVersion, Run, StepResult, Workspace
 from .redaction import redact, secret_values
 from . import rollup
 from .summary import summarize
@@ -70,22 +72,17 @@ os.register_at_fork(after_in_child=_refresh_worker_id)
 # Starting runs
 
 
-def start_run(flow, payload, *, source="manual", version=None, dedupe_key=None, replay_of=None, enqueue=True):
-    """Create a queued run of `flow` (its published version unless given) and enqueue it after
-    the transaction commits. Returns the Run."""
-    version = version or flow.published
-    if version is None:
+def start_run(flow, payload, *, source="manual", version=None, dedupe_key=None, replay_of=None):
+    """Create a queued run of `flow` (its published version unless given); a worker's pump takes it
+    from the runs table once the transaction commits (automations/pump.py). Returns the Run."""
+    version_id = version.pk if version else flow.published_id
+    if version_id is None:
         raise ValueError(f"Flow {flow.pk} has no published version")
-    run = Run.objects.create(
-        workspace_id=flow.workspace_id, flow=flow, version=version, source=source,
+    return Run.objects.create(
+        workspace_id=flow.workspace_id, flow=flow, version_id=version_id, source=source,
         trigger_payload=payload, summary=summarize(payload), dedupe_key=dedupe_key,
         replay_of=replay_of, enqueued_at=timezone.now(),
     )
-    if enqueue:
-        from .tasks import enqueue_run
-
-        enqueue_run(run.pk)
-    return run
 
 
 # ---------------------------------------------------------------------------------------------
@@ -106,6 +103,60 @@ def claim(run_id) -> Run | None:
     return run
 
 
+def claim_queued(limit: int = 1) -> list[Run]:
+    """Claim up to `limit` queued runs, oldest first, for this worker: one conditional UPDATE ...
+    RETURNING (the only write), then one read of the runs with what executing them needs (the
+    workspace's time zone for the dashboards' rollup, whether steps were recorded before). On
+    PostgreSQL the rows are picked FOR UPDATE SKIP LOCKED, so concurrent pumps take different runs
+    instead of waiting on each other; SQLite has one writer at a time. Both read the partial index
+    of queued runs (`run_queued`), so a claim costs the same with one run queued or a million."""
+    now = timezone.now()
+    conn = connections[router.db_for_write(Run)]
+    table = Run._meta.db_table
+    if conn.vendor == "postgresql":
+        pick = f"SELECT id FROM {table} WHERE status = 'queued' ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
+    else:
+        pick = f"SELECT id FROM {table} INDEXED BY run_queued WHERE status = 'queued' ORDER BY id LIMIT %s"
+    claim_sql = (f"UPDATE {table} SET status = 'running', lease_owner = %s, lease_until = %s, claims = claims + 1, "
+                 f"due_at = NULL, started_at = COALESCE(started_at, %s) WHERE id IN ({pick}) RETURNING id")
+    lease_until = now + timedelta(seconds=settings.RUN_LEASE_SECONDS)
+    with conn.cursor() as cursor:
+        cursor.execute(claim_sql, [WORKER_ID, conn.ops.adapt_datetimefield_value(lease_until),
+                                   conn.ops.adapt_datetimefield_value(now), limit])
+        ids = sorted(row[0] for row in cursor.fetchall())
+    if not ids:
+        return []
+    load_sql = (f"SELECT r.*, w.timezone AS workspace_timezone, EXISTS (SELECT 1 FROM {StepResult._meta.db_table} s "
+                f"WHERE s.run_id = r.id) AS has_steps FROM {table} r JOIN {Workspace._meta.db_table} w "
+                f"ON w.id = r.workspace_id WHERE r.id IN ({', '.join(['%s'] * len(ids))}) ORDER BY r.id")
+    runs = list(Run.objects.using(conn.alias).raw(load_sql, ids))
+    for run in runs:
+        run._lease_renewed_at = now
+    return runs
+
+
+def definition(version_id: int) -> dict:
+    """A flow version's definition (callers must not change it). Versions are immutable and a
+    committed id is never reused, so a definition read outside a transaction is kept for the life
+    of the process; inside one (which could still roll the version back) it is read fresh."""
+    if connections[router.db_for_read(FlowVersion)].in_atomic_block:
+        return _read_definition(version_id)
+    return _cached_definition(version_id)
+
+
+def _read_definition(version_id: int) -> dict:
+    return FlowVersion.objects.values_list("definition", flat=True).get(pk=version_id) or {}
+
+
+_cached_definition = lru_cache(maxsize=512)(_read_definition)
+
+
+def release(runs) -> None:
+    """Hand claimed runs that were not started back to the queue (a pump shutting down)."""
+    for run in runs:
+        _owned(run).update(status=Run.QUEUED, lease_owner="", lease_until=None, claims=F("claims") - 1)
+
+
 def _owned(run):
     return Run.objects.filter(pk=run.pk, status=Run.RUNNING, lease_owner=WORKER_ID)
 
@@ -123,23 +174,36 @@ def renew_lease(run):
     run._lease_renewed_at = now
 
 
-def finish(run, status, *, error: errors.StepError | None = None, error_step="", tasks_used=0):
+def finish(run, status, *, error: errors.StepError | None = None, error_step="", tasks_used=0, outcomes=()):
+    """End a run this worker owns; `outcomes` (finished steps not yet saved) are written in the same
+    transaction as the run's UPDATE and the dashboards' rollup."""
     fields = dict(status=status, finished_at=timezone.now(), lease_owner="", lease_until=None, due_at=None,
                   tasks_used=tasks_used)
     if error:
         fields.update(error_category=error.category, error_message=error.message[:2000], error_step=error_step)
     if status == Run.SUCCEEDED:
         fields.update(error_category="", error_message="", error_step="")
-    if not rollup.finish(_owned(run), run, **fields):  # the run's UPDATE + the dashboards' rollup, one transaction
-        return
+    with transaction.atomic():
+        _save_outcomes(outcomes)
+        if not rollup.finish(_owned(run), run, **fields):
+            return
     try:  # runs history: auto-retry, alerts, auto-pause (automations/alerts.py); never breaks a run
         from .alerts import on_run_finished; on_run_finished(run.pk, status)  # noqa: E702
     except Exception:
         log.exception("run %s: on_run_finished failed", run.pk)
 
 
-def park(run, due_at):
-    _owned(run).update(status=Run.WAITING, due_at=due_at, lease_owner="", lease_until=None)
+def park(run, due_at, outcomes=()):
+    with transaction.atomic():
+        _save_outcomes(outcomes)
+        _owned(run).update(status=Run.WAITING, due_at=due_at, lease_owner="", lease_until=None)
+
+
+def _save_outcomes(results) -> None:
+    for res in results:
+        res.save(update_fields=OUTCOME_FIELDS)
+    if isinstance(results, list):
+        results.clear()
 
 
 def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
@@ -155,28 +219,41 @@ def backoff_seconds(attempt: int, retry_after: float | None = None) -> float:
 
 
 def execute_run(run_id) -> str | None:
-    """Run (or resume) one run. Returns its status after this pass, or None if not claimed."""
+    """Claim and run (or resume) one run by id. Returns its status after this pass, or None if
+    another worker has it."""
     run = claim(run_id)
-    if run is None:
-        return None
-    if run.claims > MAX_CLAIMS:
-        err = errors.StepError(errors.CRASHED, f"The run was interrupted {run.claims - 1} times; giving up.")
-        finish(run, Run.FAILED, error=err)
-        return Run.FAILED
+    return None if run is None else execute_claimed(run)
+
+
+def execute_claimed(run) -> str | None:
+    """Run (or resume) a run this worker has claimed. Returns its status after this pass."""
+    from .middleware import request_id
+
+    token = request_id.set(f"run-{run.pk}")  # issue 10: log lines while running carry the run id
     try:
+        if run.claims > MAX_CLAIMS:
+            err = errors.StepError(errors.CRASHED, f"The run was interrupted {run.claims - 1} times; giving up.")
+            finish(run, Run.FAILED, error=err)
+            return Run.FAILED
         return RunExecution(run).execute()
     except LeaseLost:
-        log.warning("run %s: lease lost, another worker continues it", run_id)
+        log.warning("run %s: lease lost, another worker continues it", run.pk)
         return None
+    finally:
+        request_id.reset(token)
 
 
 class RunExecution:
     def __init__(self, run: Run):
         self.run = run
-        self.definition = run.version.definition or {}
-        self.results = {s.path: s for s in run.steps.all()}
+        self.definition = definition(run.version_id)
+        self.results = {s.path: s for s in run.steps.all()} if getattr(run, "has_steps", True) else {}
         self.data = {"trigger": run.trigger_payload, "steps": {}}
         self.position = 0
+        # Finished steps whose outcome is written with the run's next write (the next step's
+        # "running" marker, the finish, a park): one transaction less per step. It is always written
+        # before the next side effect, so a crash in between is the same as one during the step.
+        self.unsaved: list[StepResult] = []
         self.connections = self._connections()
         self.secrets = secret_values(c.secret_values() for c in self.connections.values())
 
@@ -198,20 +275,32 @@ class RunExecution:
         return {c.pk: c for c in qs}
 
     def execute(self) -> str:
-        run = self.run
+        run, unsaved = self.run, self.unsaved
         try:
             self.walk(self.definition.get("steps") or [], "", self.data, top=True)
         except Park as p:
-            park(run, p.due_at)
+            park(run, p.due_at, unsaved)
             return Run.WAITING
         except StepFailed as f:
-            finish(run, Run.FAILED, error=f.error, error_step=f.path, tasks_used=self.tasks_used())
+            finish(run, Run.FAILED, error=f.error, error_step=f.path, tasks_used=self.tasks_used(), outcomes=unsaved)
             return Run.FAILED
         except _Halt:
-            finish(run, Run.HALTED, tasks_used=self.tasks_used())
+            finish(run, Run.HALTED, tasks_used=self.tasks_used(), outcomes=unsaved)
             return Run.HALTED
-        finish(run, Run.SUCCEEDED, tasks_used=self.tasks_used())
+        except LeaseLost:
+            self._write()  # what this worker did is recorded; the new owner continues after it
+            raise
+        finish(run, Run.SUCCEEDED, tasks_used=self.tasks_used(), outcomes=unsaved)
         return Run.SUCCEEDED
+
+    def _write(self, save=None) -> None:
+        """`save()` together with the outcomes not yet written: one transaction."""
+        if not self.unsaved:
+            save and save()
+            return
+        with transaction.atomic():
+            _save_outcomes(self.unsaved)
+            save and save()
 
     def tasks_used(self) -> int:
         return sum(1 for r in self.results.values() if r.status == StepResult.SUCCEEDED and r.counts_as_task)
@@ -253,7 +342,7 @@ class RunExecution:
             if res.due_at and res.due_at > now:
                 raise Park(res.due_at)
             res.status, res.finished_at = StepResult.SUCCEEDED, now
-            res.save(update_fields=["status", "finished_at"])
+            self._write(lambda: res.save(update_fields=["status", "finished_at"]))
             return res
         if res and res.status == StepResult.RETRYING and res.due_at and res.due_at > now:
             raise Park(res.due_at)
@@ -293,7 +382,7 @@ class RunExecution:
         if key == "flow.paths":
             mapped["branches"] = [{"conditions": b.get("conditions") or {}} for b in step.get("branches") or []]
         res.input = redact(mapped, self.secrets)
-        res.save()  # durable "running" marker before any side effect
+        self._write(res.save)  # durable "running" marker before any side effect
         connection = self.connections.get(step.get("connection")) if step.get("connection") else None
         ctx = StepContext(inputs=mapped, credentials=connection, idempotency_key=res.idempotency_key, data=data,
                           run_id=run.pk, workspace_id=run.workspace_id)
@@ -330,7 +419,7 @@ class RunExecution:
             res.status, res.due_at = StepResult.WAITING, result.wait_until
         else:
             res.status = StepResult.SUCCEEDED
-        res.save(update_fields=OUTCOME_FIELDS)
+        self.unsaved.append(res)  # written with the run's next write
         if res.status == StepResult.WAITING:
             raise Park(res.due_at)
         return res
@@ -347,7 +436,7 @@ class RunExecution:
             res.status, res.due_at = StepResult.RETRYING, due
             res.error_category = exc.category
             res.error_message = redact(f"{exc.message} (attempt {res.attempts} of {max_attempts}; retrying at {due:%H:%M:%S} UTC)", self.secrets)
-            res.save(update_fields=OUTCOME_FIELDS)
+            self.unsaved.append(res)  # written with the park
             raise Park(due)
         return self._fail(res, exc)
 
@@ -355,7 +444,7 @@ class RunExecution:
         exc.message = redact(exc.message, self.secrets)
         res.status, res.error_category, res.error_message = StepResult.FAILED, exc.category, exc.message
         res.finished_at = res.finished_at or timezone.now()
-        res.save()
+        self._write(res.save)
         raise StepFailed(res.path, exc)
 
 

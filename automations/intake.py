@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 
 from . import conditions, mapping
-from .engine import start_run
+from .engine import definition, start_run
 from .models import WebhookDelivery
 
 log = logging.getLogger("flowline.intake")
@@ -109,7 +109,7 @@ def accept(flow, body: bytes, headers, query: dict, *, source="webhook", payload
     if payload is None:
         payload = parse_body(body, content_type, query)
     did = delivery_id(headers, payload)
-    trigger = (flow.published.definition or {}).get("trigger") or {}
+    trigger = definition(flow.published_id).get("trigger") or {}
     if not passes_trigger_filter(trigger, payload):
         return {"status": "filtered"}
     kept = {h: headers.get(h) for h in KEPT_HEADERS if headers.get(h)}

@@ -53,9 +53,6 @@ def retry_failed(run: Run, *, auto: bool = False, now=None) -> bool:
         # Not-done steps run again; attempts restart at 1 (the step's retry policy applies afresh).
         StepResult.objects.filter(run_id=run.pk).exclude(status__in=StepResult.DONE).update(
             status=StepResult.FAILED, attempts=0, due_at=None)
-        from .tasks import enqueue_run
-
-        enqueue_run(run.pk)
     return True
 
 

@@ -87,15 +87,15 @@ def transition(runs, *, status: str, **fields) -> int:
 def finish(runs, run, *, status: str, **fields) -> int:
     """`transition()` for a run this worker owns (`runs` selects it RUNNING under our lease, a status
     the rollup never counts): the conditional UPDATE itself proves the old status, and the key comes
-    from the run in hand (`run.workspace` loaded with it), so no row is read. One transaction."""
+    from the run in hand (`run.workspace_timezone` or `run.workspace` loaded with it), so no row is read. One transaction."""
     if status == Run.FAILED and "error_category" not in fields:
         return transition(runs, status=status, **fields)
-    with transaction.atomic(using=runs.db):
+    with transaction.atomic(using=runs.db, savepoint=False):  # inside engine.finish's transaction
         updated = runs.update(status=status, **fields)
         if updated and status in Run.TERMINAL:
             row = {"workspace_id": run.workspace_id, "flow_id": run.flow_id, "created": run.created, "status": status,
                    "error_category": fields.get("error_category", ""), "tasks_used": fields.get("tasks_used", 0),
-                   "workspace__timezone": run.workspace.timezone}
+                   "workspace__timezone": getattr(run, "workspace_timezone", None) or run.workspace.timezone}
             _add({_key(row): (1, row["tasks_used"])}, runs.db)
         return updated
 

@@ -225,7 +225,12 @@ RUN_LEASE_SECONDS = int(os.environ.get("FLOWLINE_RUN_LEASE", "90"))
 STEP_MAX_ATTEMPTS = int(os.environ.get("FLOWLINE_STEP_MAX_ATTEMPTS", "5"))
 RETRY_BASE_SECONDS = float(os.environ.get("FLOWLINE_RETRY_BASE", "5"))
 RETRY_MAX_SECONDS = float(os.environ.get("FLOWLINE_RETRY_MAX", "3600"))
-RUN_REQUEUE_GRACE = float(os.environ.get("FLOWLINE_REQUEUE_GRACE", "120"))  # a queued run not picked up by then is re-sent
+# The pump in each worker process (automations/pump.py): how often an idle pump looks for queued
+# runs, and how many runs it claims at a time (one write claims them all; those not started
+# within a second are handed back, so a slow run never holds others up for long).
+PUMP_ENABLED = os.environ.get("FLOWLINE_PUMP", "1") == "1"
+PUMP_POLL_SECONDS = float(os.environ.get("FLOWLINE_PUMP_POLL", "0.05"))
+PUMP_BATCH = int(os.environ.get("FLOWLINE_PUMP_BATCH", "4"))
 TICK_SECONDS = float(os.environ.get("FLOWLINE_TICK", "1"))
 
 EMAIL_BACKEND = os.environ.get("FLOWLINE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -1,4 +1,7 @@
-"""The only module that talks to django-q2. Tasks carry ids; state lives in our tables."""
+"""The only module that talks to django-q2. Tasks carry ids; state lives in our tables.
+
+Runs do not go through here: the runs table is their queue and each worker process's pump takes
+them (automations/pump.py). django-q2 carries triggers, polls and bulk replays."""
 from __future__ import annotations
 
 import logging
@@ -26,28 +29,8 @@ def _send(func: str, *args):
         log.exception("could not enqueue %s%s; the ticker will retry", func, args)
 
 
-def enqueue_run(run_id: int) -> None:
-    """Enqueue a run once the current transaction commits (never before its row exists)."""
-    transaction.on_commit(lambda: _send("automations.tasks.execute_run", run_id))
-
-
-def enqueue_now(run_id: int) -> None:
-    _send("automations.tasks.execute_run", run_id)
-
-
 def enqueue_trigger(flow_id: int) -> None:
     _send("automations.tasks.fire_trigger", flow_id)
-
-
-def execute_run(run_id: int):
-    from .engine import execute_run as run
-    from .middleware import request_id
-
-    token = request_id.set(f"run-{run_id}")  # issue 10: log lines while running carry the run id
-    try:
-        return run(run_id)
-    finally:
-        request_id.reset(token)
 
 
 def fire_trigger(flow_id: int):

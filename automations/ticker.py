@@ -2,7 +2,7 @@
 
 - waiting runs whose time has come (retry backoff, Delay steps);
 - runs whose worker lease expired (a killed worker): they resume at their first unfinished step;
-- queued runs whose task was lost (Redis restarted, enqueue failed) after a grace period;
+(both go back to `queued`, where the workers' pumps take them: automations/pump.py)
 - due triggers (schedule slots, polls), claimed with a conditional UPDATE so one cluster fires each.
 Every cluster runs a ticker; the conditional updates make them safe to run side by side.
 """
@@ -40,13 +40,6 @@ def tick(now=None) -> dict:
     now = now or timezone.now()
     due = _requeue(Run.objects.filter(status=Run.WAITING, due_at__lte=now))
     expired = _requeue(Run.objects.filter(status=Run.RUNNING, lease_until__lt=now))
-    grace = now - timedelta(seconds=settings.RUN_REQUEUE_GRACE)
-    lost = []
-    for run_id in Run.objects.filter(status=Run.QUEUED, enqueued_at__lt=grace).values_list("pk", flat=True)[:BATCH]:
-        if Run.objects.filter(pk=run_id, status=Run.QUEUED, enqueued_at__lt=grace).update(enqueued_at=now):
-            lost.append(run_id)
-    for run_id in due + expired + lost:
-        tasks.enqueue_now(run_id)
     fired = []
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     for state in TriggerState.objects.filter(next_at__lte=now, flow__enabled=True).filter(free).values("pk", "flow_id")[:BATCH]:
@@ -57,7 +50,7 @@ def tick(now=None) -> dict:
     retention.maybe_prune(now)  # at most hourly; queues the pruning job
     if expired:
         log.warning("re-queued %d runs whose worker lease expired", len(expired))
-    return {"due": due, "expired": expired, "lost": lost, "triggers": fired, "auto_retried": auto_retried}
+    return {"due": due, "expired": expired, "triggers": fired, "auto_retried": auto_retried}
 
 
 class Ticker(threading.Thread):

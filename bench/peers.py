@@ -264,7 +264,7 @@ def mode_env(mode: str, args) -> dict:
     workers = int(mode[2:]) if mode.startswith("pg") else args.workers
     env = {"FLOWLINE_WORKERS": str(workers), "FLOWLINE_LOG_LEVEL": "WARNING", "FLOWLINE_DEBUG": "0",
            "FLOWLINE_WEBHOOK_RATE": "0",  # the per-workspace intake limit (50/s) would answer 429s: off here
-           "FLOWLINE_TICK": "1", "FLOWLINE_RUN_LEASE": "90", "FLOWLINE_REQUEUE_GRACE": "120",
+           "FLOWLINE_TICK": "1", "FLOWLINE_RUN_LEASE": "90",
            "FLOWLINE_RETRY_BASE": "5", "FLOWLINE_CLUSTER_NAME": f"perf{os.urandom(5).hex()}"}
     if mode.startswith("pg"):
         env.update(DATABASE_URL=PG_URL, REDIS_URL=REDIS_URL)
@@ -296,9 +296,12 @@ def bench_mode(mode: str, args, crm: FakeCRM, logdir: Path) -> dict:
             log(f"{mode}: warm-up {args.warmup}s done")
         session_rss = session_pss = 0.0
         for c in args.conc:
+            spies = profile(sampler.pids(), logdir / f"{mode}-c{c}", args.duration) if args.profile else []
             step = measure(stack, crm, url, c, args.duration, args.drain_timeout, sampler)
             session_rss, session_pss = max(session_rss, step["peak_rss_mib"]), max(session_pss, step["peak_pss_mib"])
             res["steps"].append(step)
+            for spy in spies:
+                spy.wait(60)
             log(f"{mode} c={c}: intake {step['intake_rps']}/s (p99 {step['answer_p99_ms']} ms) e2e "
                 f"{step['e2e_runs_per_s']} runs/s (p50 {step['run_p50_ms']} / p99 {step['run_p99_ms']} ms) "
                 f"errors {step['errors']} ok {step['succeeded']}/{step['runs']} cpu {step['cpu_ms_per_run_by_process']} ms/run "
@@ -323,6 +326,17 @@ def bench_mode(mode: str, args, crm: FakeCRM, logdir: Path) -> dict:
             stack.close()
         shutil.rmtree(data_dir, ignore_errors=True)
     return res
+
+
+def profile(pids, prefix: Path, duration: int) -> list[subprocess.Popen]:
+    """py-spy every Flowline process for the step (collapsed stacks, `<prefix>-<pid>.txt`; bench/profile_report.py
+    sums them by function). Sampling costs the profiled processes nothing: py-spy reads their memory from outside."""
+    spy = Path(sys.executable).parent / "py-spy"
+    if not spy.exists():
+        raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
+    return [subprocess.Popen([str(spy), "record", "--pid", str(pid), "--duration", str(duration), "--rate", "250",
+                              "--nonblocking", "--format", "raw", "-o", f"{prefix}-{pid}.txt"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for pid in pids]
 
 
 # --- the peers (their own harness) ----------------------------------------------------------------
@@ -366,6 +380,7 @@ def main():
     ap.add_argument("--drain-timeout", type=float, default=300)
     ap.add_argument("--paced", type=float, default=50, help="then an open-loop step at this many req/s for the "
                     "answer latency target (0: skip; default 50)")
+    ap.add_argument("--profile", action="store_true", help="py-spy every Flowline process during each step")
     ap.add_argument("--with-peers", action="store_true", help="also run ../shared/bench/peers/bench.py")
     ap.add_argument("--peers", default="n8n-default,n8n-legacy-expr,node-red")
     ap.add_argument("--no-write", action="store_true", help="don't write bench/results and RESULTS-peers.md")

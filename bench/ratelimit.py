@@ -128,8 +128,8 @@ def main():
     args = ap.parse_args()
     data = Path(tempfile.mkdtemp(prefix="flowline-ratelimit-"))
     ports = [free_port() for _ in range(args.locations)]  # one sandbox process per location (its own counters)
-    stack = Stack(data, FLOWLINE_WORKERS=str(args.workers), FLOWLINE_TICK="1", FLOWLINE_RUN_LEASE="90",  # production
-                  FLOWLINE_REQUEUE_GRACE="120", FLOWLINE_RETRY_BASE="5")  # defaults, not the test stack's
+    stack = Stack(data, FLOWLINE_WORKERS=str(args.workers), FLOWLINE_TICK="1", FLOWLINE_RUN_LEASE="90",
+                  FLOWLINE_RETRY_BASE="5")  # production defaults, not the test stack's
     try:
         for n, port in enumerate(ports):
             stack.start(f"sandbox{n + 1}", "sandbox", "--port", str(port))

@@ -43,7 +43,7 @@ class Stack:
         self.env.update({
             "DJANGO_SETTINGS_MODULE": "automations.settings", "FLOWLINE_DATA_DIR": str(data_dir),
             "FLOWLINE_ALLOW_LOOPBACK": "1", "FLOWLINE_PUBLIC_URL": self.url, "FLOWLINE_TICK": "0.3",
-            "FLOWLINE_RUN_LEASE": "6", "FLOWLINE_REQUEUE_GRACE": "8", "FLOWLINE_RETRY_BASE": "0.5",
+            "FLOWLINE_RUN_LEASE": "6", "FLOWLINE_RETRY_BASE": "0.5",
             "FLOWLINE_LOG_LEVEL": "WARNING", "PYTHONUNBUFFERED": "1",
         })
         scaled_db = env.pop("DATABASE_URL", None) or os.environ.get("DATABASE_URL")

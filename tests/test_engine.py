@@ -16,7 +16,7 @@ def http_step(url, sid="s1", **inputs):
 
 
 def run_once(flow, payload=None):
-    run = start_run(flow, payload or {"email": "JANE@Example.com", "name": "Jane Doe"}, enqueue=False)
+    run = start_run(flow, payload or {"email": "JANE@Example.com", "name": "Jane Doe"})
     execute_run(run.pk)
     run.refresh_from_db()
     return run
@@ -89,7 +89,7 @@ def test_attempts_are_bounded(make_flow, recorder, settings):
     settings.RETRY_BASE_SECONDS = 0.0
     recorder.script = [(500, {}, {})] * 10
     flow = make_flow([dict(http_step(recorder.url), retry={"max_attempts": 3})])
-    run = start_run(flow, {}, enqueue=False)
+    run = start_run(flow, {})
     for _ in range(5):
         Run.objects.filter(pk=run.pk, status=Run.WAITING).update(due_at=timezone.now())
         execute_run(run.pk)
@@ -151,20 +151,22 @@ def test_delay_parks_without_holding_a_worker(make_flow, recorder):
 
 def test_claim_is_exclusive(make_flow, recorder):
     flow = make_flow([http_step(recorder.url)])
-    run = start_run(flow, {}, enqueue=False)
+    run = start_run(flow, {})
     assert engine.claim(run.pk) is not None
     assert engine.claim(run.pk) is None  # a second worker (or duplicate task) does nothing
 
 
 def test_crashed_worker_resumes_at_unfinished_step_and_flags_possible_duplicate(make_flow, recorder):
     flow = make_flow([http_step(recorder.url + "/a", "s1"), http_step(recorder.url + "/b", "s2")])
-    run = start_run(flow, {}, enqueue=False)
+    run = start_run(flow, {})
     # simulate a worker that finished s1, started s2 and died (lease expired)
     claimed = engine.claim(run.pk)
     ex = engine.RunExecution(claimed)
     ex.run_step(flow.published.definition["steps"][0], "s1", ex.data)
-    StepResult.objects.create(run=run, workspace=run.workspace, path="s2", step_id="s2", operation="http.request",
-                              status=StepResult.RUNNING, attempts=1, idempotency_key="k" * 32)
+    # s2's "running" marker is written with s1's outcome (one transaction), then the worker dies
+    ex._write(lambda: StepResult.objects.create(run=run, workspace=run.workspace, path="s2", step_id="s2",
+                                                operation="http.request", status=StepResult.RUNNING, attempts=1,
+                                                idempotency_key="k" * 32))
     Run.objects.filter(pk=run.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
     assert run.pk in ticker.tick()["expired"]
     execute_run(run.pk)
@@ -185,18 +187,57 @@ def test_finished_run_is_never_reclaimed(make_flow, recorder):
 
 
 def test_poison_run_gives_up(make_flow, recorder):
-    run = start_run(make_flow([http_step(recorder.url)]), {}, enqueue=False)
+    run = start_run(make_flow([http_step(recorder.url)]), {})
     Run.objects.filter(pk=run.pk).update(claims=engine.MAX_CLAIMS)
     execute_run(run.pk)
     run.refresh_from_db()
     assert run.status == Run.FAILED and run.error_category == "crashed"
 
 
-def test_lost_queue_task_is_requeued(make_flow, recorder):
-    run = start_run(make_flow([http_step(recorder.url)]), {}, enqueue=False)
-    Run.objects.filter(pk=run.pk).update(enqueued_at=timezone.now() - timedelta(minutes=5))
-    assert run.pk in ticker.tick()["lost"]
-    assert run.pk not in ticker.tick()["lost"]
+def test_pump_claims_queued_runs_oldest_first_and_each_once(make_flow, recorder):
+    from automations.pump import Pump
+
+    flow = make_flow([http_step(recorder.url)])
+    runs = [start_run(flow, {"email": f"n{i}@example.com"}) for i in range(3)]
+    claimed = engine.claim_queued(2)
+    assert [r.pk for r in claimed] == [runs[0].pk, runs[1].pk]
+    assert all(r.status == Run.RUNNING and r.lease_owner == engine.WORKER_ID and r.claims == 1 for r in claimed)
+    assert [r.pk for r in engine.claim_queued(5)] == [runs[2].pk]  # a claimed run is never handed out twice
+    assert engine.claim_queued(5) == []
+    engine.release(claimed)  # a pump shutting down hands back what it did not start
+    assert list(Run.objects.filter(pk__in=[runs[0].pk, runs[1].pk]).values_list("status", "claims", "lease_owner")) == \
+        [(Run.QUEUED, 0, ""), (Run.QUEUED, 0, "")]
+    pump = Pump(poll=0, batch=2)
+    assert pump.pump_once() == 2 and pump.pump_once() == 0
+    assert sorted(Run.objects.filter(pk__in=[r.pk for r in runs]).values_list("status", flat=True)) == \
+        [Run.RUNNING, Run.SUCCEEDED, Run.SUCCEEDED]  # runs[2] is still claimed by the first claim_queued
+    assert len(recorder.json_bodies()) == 2
+
+
+def test_a_pump_hands_back_claimed_runs_a_slow_run_held_up(make_flow, recorder, monkeypatch):
+    from automations import pump
+
+    flow = make_flow([http_step(recorder.url)])
+    runs = [start_run(flow, {"email": f"n{i}@example.com"}) for i in range(3)]
+    monkeypatch.setattr(pump, "HOLD_SECONDS", 0.0)  # every run is "slow": only the first of a batch starts
+    assert pump.Pump(poll=0, batch=3).pump_once() == 3
+    assert list(Run.objects.filter(pk__in=[r.pk for r in runs]).order_by("pk").values_list("status", "lease_owner", "claims")) == \
+        [(Run.SUCCEEDED, "", 1), (Run.QUEUED, "", 0), (Run.QUEUED, "", 0)]
+    assert len(recorder.json_bodies()) == 1
+
+
+def test_a_finished_step_is_written_with_the_finish_in_one_transaction(make_flow, recorder):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    run = start_run(make_flow([http_step(recorder.url)]), {"email": "a@example.com"})
+    with CaptureQueriesContext(connection) as queries:
+        execute_run(run.pk)
+    writes = [q["sql"].split()[0] for q in queries.captured_queries if not q["sql"].startswith("SELECT")]
+    # claim; the step's durable "running" marker; then its outcome + the run's finish + the rollup together
+    assert writes == ["UPDATE", "INSERT", "SAVEPOINT", "UPDATE", "UPDATE", "INSERT", "RELEASE"], writes
+    step = run.steps.get()
+    assert step.status == StepResult.SUCCEEDED and step.output["status"] == 200
 
 
 def test_ssrf_guard_blocks_private_targets_by_default(make_flow, settings):

@@ -22,7 +22,7 @@ def test_home_redirects_to_workspace(client, alice):
 
 
 def test_workspace_lists_flows_and_runs(client, alice, flow):
-    run = start_run(flow, {"email": "JO@X.com", "name": "Jo"}, enqueue=False)
+    run = start_run(flow, {"email": "JO@X.com", "name": "Jo"})
     execute_run(run.pk)
     client.force_login(alice)
     body = client.get("/w/acme/").content.decode()
@@ -30,7 +30,7 @@ def test_workspace_lists_flows_and_runs(client, alice, flow):
 
 
 def test_run_page_shows_steps(client, vera, flow):
-    run = start_run(flow, {"email": "JO@X.com"}, enqueue=False)
+    run = start_run(flow, {"email": "JO@X.com"})
     execute_run(run.pk)
     client.force_login(vera)
     body = client.get(f"/w/acme/runs/{run.pk}/").content.decode()
@@ -38,7 +38,7 @@ def test_run_page_shows_steps(client, vera, flow):
 
 
 def test_run_page_polls_while_active_and_stops_after(client, alice, flow):
-    run = start_run(flow, {}, enqueue=False)
+    run = start_run(flow, {})
     client.force_login(alice)
     r = client.get(f"/w/acme/runs/{run.pk}/", HTTP_HX_REQUEST="true")
     assert r.status_code == 200 and 'hx-trigger="every 1s"' in r.content.decode()
@@ -49,7 +49,7 @@ def test_run_page_polls_while_active_and_stops_after(client, alice, flow):
 
 
 def test_other_tenant_gets_404_everywhere(client, charlie, flow):
-    run = start_run(flow, {}, enqueue=False)
+    run = start_run(flow, {})
     client.force_login(charlie)
     for url in ["/w/acme/", f"/w/acme/flows/{flow.pk}/", f"/w/acme/runs/{run.pk}/", f"/w/other/runs/{run.pk}/",
                 f"/w/other/flows/{flow.pk}/"]:

@@ -68,7 +68,7 @@ def test_secrets_never_reach_run_records(make_flow, recorder, ws):
                        "inputs": {"method": "POST", "url": recorder.url + f"/?k={secret}",
                                   "headers": {"X-Key": secret, "X-Other": f"Bearer {secret}"},
                                   "body": {"echo": secret}}}])
-    run = start_run(flow, {"leak": secret}, enqueue=False)
+    run = start_run(flow, {"leak": secret})
     execute_run(run.pk)
     run.refresh_from_db()
     assert run.status == "failed" and run.error_category == "auth"

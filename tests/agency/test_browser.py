@@ -59,7 +59,7 @@ def test_owner_clones_to_three_clients_and_sees_their_runs(browser, live_server,
 
     for ws in clients:
         flow = TemplateClone.objects.get(workspace=ws).flow
-        run = start_run(flow, {"email": "Jane@Example.com", "first_name": "Jane"}, enqueue=False)
+        run = start_run(flow, {"email": "Jane@Example.com", "first_name": "Jane"})
         assert execute_run(run.pk) == "succeeded"
         assert run.steps.get(step_id="s2").output["value"] == f"lead-{ws.slug}:Jane"
 

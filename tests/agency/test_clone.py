@@ -22,7 +22,7 @@ def test_build_substitutes_slots_and_escapes_values(cast):
     from automations.flows import publish
 
     publish(flow)
-    run = start_run(flow, {"email": "Jane@X.com", "first_name": "Jane"}, enqueue=False)
+    run = start_run(flow, {"email": "Jane@X.com", "first_name": "Jane"})
     execute_run(run.pk)
     tag = run.steps.get(step_id="s2").output["value"]
     assert tag == "{{ trigger.email }}:Jane"  # the value stayed text: it was never evaluated

@@ -58,7 +58,7 @@ for flow, payload in ((crm, {"name": "Jane van Dyke", "email": " JANE@Example.co
                       (crm, {"name": "Omar Haddad", "email": "omar@example.com", "phone": "555 010 4040"}),
                       (ghl, {"name": "Lena Fischer", "email": "lena@example.com", "phone": "555-010-7070"}),
                       (bad, {"email": "Ana@Example.com"})):  # 401 from the sandbox: a failed run
-    execute_run(start_run(flow, payload, source="manual", enqueue=False).pk)
+    execute_run(start_run(flow, payload, source="manual").pk)
 '''
 
 

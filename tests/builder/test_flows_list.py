@@ -8,7 +8,7 @@ from .conftest import hx
 
 def test_list_shows_flows_with_status_and_errors(client, alice, flow):
     publish(flow)
-    run = start_run(flow, {"email": "x@y.z", "tags": ["lead"]}, enqueue=False)
+    run = start_run(flow, {"email": "x@y.z", "tags": ["lead"]})
     Run.objects.filter(pk=run.pk).update(status=Run.FAILED)
     client.force_login(alice)
     body = client.get("/w/acme/flows/").content.decode()
@@ -85,7 +85,7 @@ def test_turned_on_flow_runs_its_published_version(client, alice, flow):
     hx(client, "post", f"/w/acme/flows/{flow.pk}/switch", target="flow-head")
     flow.draft = {**flow.draft, "steps": []}  # a later unpublished edit does not run
     flow.save()
-    run = start_run(Flow.objects.get(pk=flow.pk), {"email": "A@B.C", "tags": ["lead"]}, enqueue=False)
+    run = start_run(Flow.objects.get(pk=flow.pk), {"email": "A@B.C", "tags": ["lead"]})
     assert execute_run(run.pk) == Run.SUCCEEDED
     assert list(run.steps.values_list("step_id", flat=True)) == ["s1", "s2"]
 

@@ -22,7 +22,7 @@ def test_gallery_lists_three_top_connections_per_app_with_descriptions():
 @pytest.mark.parametrize("slug", [t["slug"] for t in gallery.TEMPLATES])
 def test_template_imports_publishes_and_runs(slug, sandbox):
     flow, payload, account, location = setup(slug, sandbox.server.url)
-    run = start_run(flow, payload, enqueue=False)
+    run = start_run(flow, payload)
     status = execute_run(run.pk)
     steps = {s.path: (s.status, s.error_message) for s in StepResult.objects.filter(run=run)}
     assert status == Run.SUCCEEDED, steps

@@ -64,8 +64,7 @@ def secret_connection(ws):
 
 
 def run_now(flow, payload=None):
-    run = start_run(flow, payload if payload is not None else {"email": "jane@example.com", "first_name": "Jane"},
-                    enqueue=False)
+    run = start_run(flow, payload if payload is not None else {"email": "jane@example.com", "first_name": "Jane"})
     execute_run(run.pk)
     run.refresh_from_db()
     return run

@@ -31,11 +31,11 @@ def test_failed_run_is_found_inspected_and_replayed_after_the_fix(browser, live_
     good = _flow(ws, "Newsletter signups", crm, "trigger.email")
     broken = _flow(ws, "Website leads", crm, "trigger.mail")  # the mistake: the payload's key is "email"
     for i in range(3):
-        execute_run(start_run(good, {"email": f"reader{i}@example.com"}, enqueue=False).pk)
+        execute_run(start_run(good, {"email": f"reader{i}@example.com"}).pk)
     recorder.script = [(422, {"message": "email is required"}, {})]
-    failed = start_run(broken, {"email": "jane@example.com", "name": "Jane"}, enqueue=False)
+    failed = start_run(broken, {"email": "jane@example.com", "name": "Jane"})
     assert execute_run(failed.pk) == Run.FAILED
-    execute_run(start_run(good, {"email": "jane.other@example.com"}, enqueue=False).pk)
+    execute_run(start_run(good, {"email": "jane.other@example.com"}).pk)
 
     page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     page.set_default_timeout(10_000)

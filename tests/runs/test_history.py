@@ -48,7 +48,7 @@ def test_keyset_pages_and_bounded_search(http, make_flow, ws, settings):
     settings.FLOWLINE_RUNS_PAGE = 2
     settings.FLOWLINE_SEARCH_SCAN = 3
     flow = make_flow([{"id": "f", "operation": "flow.formatter", "inputs": {"value": "x", "transform": "lower"}}])
-    runs = [start_run(flow, {"n": i, "tag": "hit" if i in (0, 5) else "miss"}, enqueue=False) for i in range(7)]
+    runs = [start_run(flow, {"n": i, "tag": "hit" if i in (0, 5) else "miss"}) for i in range(7)]
     f = RunFilter.from_params(ws, {})
     page1, before, _ = f.page()
     page2, before2, _ = f.page(before=before)
@@ -86,7 +86,7 @@ def test_runs_list_polls_while_active_and_stops_with_286(client, http, three_ste
     from automations.engine import execute_run
 
     done = run_now(three_steps)
-    active = start_run(three_steps, {"email": "x@example.com"}, enqueue=False)
+    active = start_run(three_steps, {"email": "x@example.com"})
     client.force_login(alice)
     body = client.get("/w/acme/runs/").content.decode()
     assert 'hx-trigger="every 2s"' in body
@@ -125,7 +125,7 @@ def test_dashboard_figures_and_svg(client, http, make_flow, ws, alice):
     http.fail.add("https://crm.example/down")
     good = make_flow([http_step("a")], name="Good")
     bad = make_flow([http_step("b", "https://crm.example/down")], name="Bad flow")
-    old = start_run(good, {"email": "old@example.com"}, enqueue=False)  # ids follow creation time
+    old = start_run(good, {"email": "old@example.com"})  # ids follow creation time
     Run.objects.filter(pk=old.pk).update(created=timezone.now() - timedelta(days=2))
     execute_run(old.pk)  # counted in the rollup on its (local) creation day
     for _ in range(3):

@@ -53,17 +53,17 @@ def test_replay_from_start_on_its_version_and_on_latest(http, three_steps):
 def test_cancel_queued_and_waiting_only(http, three_steps):
     from automations.engine import start_run
 
-    queued = start_run(three_steps, {}, enqueue=False)
+    queued = start_run(three_steps, {})
     assert replay.cancel(queued) is True
     queued.refresh_from_db()
     assert queued.status == Run.CANCELLED and queued.finished_at
     assert execute_run(queued.pk) is None  # a cancelled run is never claimed
     done = run_now(three_steps)
     assert replay.cancel(done) is False
-    waiting = start_run(three_steps, {}, enqueue=False)
+    waiting = start_run(three_steps, {})
     Run.objects.filter(pk=waiting.pk).update(status=Run.WAITING)
     assert replay.cancel(waiting) is True
-    running = start_run(three_steps, {}, enqueue=False)
+    running = start_run(three_steps, {})
     Run.objects.filter(pk=running.pk).update(status=Run.RUNNING)
     assert replay.cancel(running) is False
 

@@ -25,10 +25,10 @@ def test_prune_deletes_old_finished_runs_in_batches(http, three_steps, ws, other
         age(r, 11)
         WebhookDelivery.objects.create(workspace=ws, flow=three_steps, delivery_id=f"d{r.pk}", body=b"{}", run=r)
     keep = run_now(three_steps)
-    waiting = start_run(three_steps, {}, enqueue=False)
+    waiting = start_run(three_steps, {})
     Run.objects.filter(pk=waiting.pk).update(status=Run.WAITING)
     age(waiting, 40)
-    replay_of_old = start_run(three_steps, {}, enqueue=False, replay_of=old[0])
+    replay_of_old = start_run(three_steps, {}, replay_of=old[0])
     other_flow = make_flow([], name="Other tenant flow", workspace=other_ws)
     foreign = run_now(other_flow)
     age(foreign, 11)  # the other workspace keeps 30 days

@@ -42,7 +42,7 @@ def rolled(ws) -> dict:
 
 def created_at(flow, moment, payload=None):
     """A queued run created at `moment` (ids still follow creation order within a test)."""
-    run = start_run(flow, payload or {"email": "jane@example.com"}, enqueue=False)
+    run = start_run(flow, payload or {"email": "jane@example.com"})
     Run.objects.filter(pk=run.pk).update(created=moment)
     return run
 
@@ -79,8 +79,8 @@ def mixed(http, make_flow, kolkata):
     assert replay.fire_auto_retry(failed[2].pk) and execute_run(failed[2].pk) == Run.FAILED  # fails again
     replay.replay_from_start(runs[0])  # a new queued run; the original stays counted
     execute_run(replay.replay_from_start(failed[2]).pk)
-    assert replay.cancel(start_run(good, {}, enqueue=False))  # queued -> cancelled
-    waiting = start_run(good, {}, enqueue=False)
+    assert replay.cancel(start_run(good, {}))  # queued -> cancelled
+    waiting = start_run(good, {})
     Run.objects.filter(pk=waiting.pk).update(status=Run.WAITING)
     assert replay.cancel(waiting)  # waiting -> cancelled
     assert not replay.cancel(runs[1])  # finished: nothing changes

@@ -100,7 +100,7 @@ def test_payload_through_the_real_engine(ws, source, payload):
         pass
     # ... but the engine must hold on its own (an imported or older version), so run it regardless.
     version = FlowVersion.objects.create(workspace=ws, flow=flow, number=99, definition=definition)
-    run = start_run(flow, DATA, version=version, enqueue=False)
+    run = start_run(flow, DATA, version=version)
     started = time.monotonic()
     execute_run(run.pk)
     assert time.monotonic() - started < 5

@@ -17,7 +17,7 @@ STEPS = [{"id": "s1", "operation": "flow.formatter", "inputs": {"value": "x", "t
 @pytest.mark.django_db(databases="__all__")
 def test_health_ready_reports_every_part(client, make_flow, monkeypatch):
     flow = make_flow(STEPS)
-    start_run(flow, {}, enqueue=False)
+    start_run(flow, {})
     monkeypatch.setattr(ops, "check_workers", lambda: {"alive": 1, "clusters": [{"cluster": "c", "workers": 2}]})
     r = client.get("/health/ready")
     body = r.json()
@@ -48,9 +48,9 @@ def test_metrics_in_prometheus_format(client, make_flow, recorder, settings):
     recorder.script = [(429, {"error": "slow down"}, {"Retry-After": "1"})]
     flow = make_flow([{"id": "s1", "operation": "http.request", "connection": None,
                        "inputs": {"method": "POST", "url": recorder.url + "/x"}}, *[dict(STEPS[0], id="s2")]])
-    run = start_run(flow, {}, enqueue=False)
+    run = start_run(flow, {})
     execute_run(run.pk)
-    done = start_run(make_flow(STEPS, name="ok"), {}, enqueue=False)
+    done = start_run(make_flow(STEPS, name="ok"), {})
     execute_run(done.pk)
     text = client.get("/metrics").content.decode()
     assert 'flowline_runs{status="waiting"} 1' in text and 'flowline_runs{status="succeeded"} 1' in text
@@ -81,13 +81,13 @@ def test_json_logs_carry_the_run_id(make_flow, monkeypatch):
     logger = logging.getLogger("flowline")
     logger.addHandler(handler)
     seen = []
-    monkeypatch.setattr("automations.engine.execute_run",
-                        lambda run_id: (logging.getLogger("flowline.engine").warning("run %s working", run_id), seen.append(run_id)))
+    monkeypatch.setattr("automations.engine.RunExecution.execute",
+                        lambda self: (logging.getLogger("flowline.engine").warning("run %s working", self.run.pk), seen.append(self.run.pk)))
     try:
-        from automations import tasks
+        from automations import engine
 
-        run = start_run(make_flow(STEPS), {}, enqueue=False)
-        tasks.execute_run(run.pk)
+        run = start_run(make_flow(STEPS), {})
+        engine.execute_run(run.pk)
     finally:
         logger.removeHandler(handler)
     entry = json.loads(stream.getvalue().strip().splitlines()[-1])

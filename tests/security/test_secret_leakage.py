@@ -132,7 +132,7 @@ def test_no_secret_anywhere(ws, alice, catalogue, client, caplog, capsys, settin
                 if kind == "timeout" and i >= 5:
                     continue  # 5 timeouts are enough (each waits)
                 flow = _flow(ws, f"Leak {i} {kind}", steps)
-                run = start_run(flow, {"q": "hello", "email": "jane@example.com"}, enqueue=False)
+                run = start_run(flow, {"q": "hello", "email": "jane@example.com"})
                 execute_run(run.pk)
                 runs.append(run.pk)
         statuses = dict(Run.objects.values_list("status").order_by().annotate(n=__import__("django.db.models", fromlist=["Count"]).Count("pk")))

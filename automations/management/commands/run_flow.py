@@ -22,12 +22,13 @@ class Command(BaseCommand):
             data = json.loads(payload)
         except ValueError as exc:
             raise CommandError(f"--payload is not JSON: {exc}") from None
-        run = start_run(f, data, source="manual", enqueue=False)
+        run = start_run(f, data, source="manual")
         import time
 
         # Run to the end in this process; waits (retries, delays) are honoured by sleeping here.
         while True:
-            status = execute_run(run.pk)
+            if execute_run(run.pk) is None:  # a running worker took it first: wait for it
+                time.sleep(0.2)
             run.refresh_from_db()
             if run.status not in Run.ACTIVE:
                 break

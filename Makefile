@@ -76,7 +76,7 @@ run-scaled: install
 	  trap "kill 0" INT TERM EXIT; \
 	  $(BIN)/python manage.py worker & \
 	  $(BIN)/python manage.py worker & \
-	  $(BIN)/gunicorn automations.wsgi -b $(HOST):$(PORT) -w 2 --threads 8 --access-logfile - & \
+	  $(BIN)/gunicorn automations.wsgi -b $(HOST):$(PORT) -w 2 --threads 4 --reuse-port --access-logfile - & \
 	  wait'
 
 bench: install

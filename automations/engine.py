@@ -104,7 +104,8 @@ def claim(run_id) -> Run | None:
 
 
 def claim_queued(limit: int = 1) -> list[Run]:
-    """Claim up to `limit` queued runs, oldest first, for this worker: one conditional UPDATE ...
+    """Claim up to `limit` queued runs, longest queued first (`enqueued_at`: a run the ticker re-queues
+    after a retry wait goes behind the runs that arrived meanwhile), for this worker: one conditional UPDATE ...
     RETURNING (the only write), then one read of the runs with what executing them needs (the
     workspace's time zone for the dashboards' rollup, whether steps were recorded before). On
     PostgreSQL the rows are picked FOR UPDATE SKIP LOCKED, so concurrent pumps take different runs
@@ -114,9 +115,9 @@ def claim_queued(limit: int = 1) -> list[Run]:
     conn = connections[router.db_for_write(Run)]
     table = Run._meta.db_table
     if conn.vendor == "postgresql":
-        pick = f"SELECT id FROM {table} WHERE status = 'queued' ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED"
+        pick = f"SELECT id FROM {table} WHERE status = 'queued' ORDER BY enqueued_at, id LIMIT %s FOR UPDATE SKIP LOCKED"
     else:
-        pick = f"SELECT id FROM {table} INDEXED BY run_queued WHERE status = 'queued' ORDER BY id LIMIT %s"
+        pick = f"SELECT id FROM {table} INDEXED BY run_queued WHERE status = 'queued' ORDER BY enqueued_at, id LIMIT %s"
     claim_sql = (f"UPDATE {table} SET status = 'running', lease_owner = %s, lease_until = %s, claims = claims + 1, "
                  f"due_at = NULL, started_at = COALESCE(started_at, %s) WHERE id IN ({pick}) RETURNING id")
     lease_until = now + timedelta(seconds=settings.RUN_LEASE_SECONDS)

@@ -226,8 +226,8 @@ class Run(models.Model):
             models.Index(fields=["workspace", "status", "-id"], name="run_ws_status"),
             models.Index(fields=["status", "due_at"], name="run_due"),
             models.Index(fields=["status", "lease_until"], name="run_lease"),
-            # the queue: the workers' pumps claim the oldest queued runs (engine.claim_queued)
-            models.Index(fields=["id"], name="run_queued", condition=models.Q(status="queued")),
+            # the queue: the workers' pumps claim the runs queued longest (engine.claim_queued)
+            models.Index(fields=["enqueued_at", "id"], name="run_queued", condition=models.Q(status="queued")),
             # runs history: dashboard day counts (covering) and retention by age; due auto-retries
             models.Index(fields=["workspace", "created", "status", "tasks_used"], name="run_ws_created"),
             models.Index(fields=["retry_at"], name="run_retry_due", condition=models.Q(retry_at__isnull=False)),

@@ -89,7 +89,7 @@ class Stack:
     def start_web(self, gunicorn_workers: int = 0, threads: int = 8):
         if gunicorn_workers:
             p = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "automations.wsgi", "-b",
-                                  f"127.0.0.1:{self.port}", "-w", str(gunicorn_workers), "--threads", str(threads),
+                                  f"127.0.0.1:{self.port}", "-w", str(gunicorn_workers), "--threads", str(threads), "--reuse-port",
                                   "--log-level", "warning"], cwd=ROOT, env=self.env, start_new_session=True,
                                  stdout=open(self.data_dir / "web.log", "ab"), stderr=subprocess.STDOUT)
             self.procs["web"] = p

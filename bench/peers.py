@@ -19,6 +19,8 @@ Modes: `embedded` (SQLite WAL + ORM broker, the default install) and `pg<N>` (Po
     .venv/bin/python bench/peers.py                                   # embedded, pg2, pg4; 30 s per step
     .venv/bin/python bench/peers.py --modes embedded --duration 10 --conc 32
     .venv/bin/python bench/peers.py --with-peers                      # + n8n/Node-RED via bench.py, ratios
+    .venv/bin/python bench/peers.py --modes embedded --conc 32 --profile --no-write   # + py-spy of every process;
+    .venv/bin/python bench/profile_report.py /tmp/flowline-peers-<stamp>/embedded-c32-*.txt --ours  # where it went
 
 Needs `bash ../shared/bench/peers/setup.sh` (wrk, the fake CRM's venv; with --with-peers also n8n and
 Node-RED). Writes bench/results/peers-<date>.json and bench/RESULTS-peers.md. Used by the bench only.
@@ -330,10 +332,11 @@ def bench_mode(mode: str, args, crm: FakeCRM, logdir: Path) -> dict:
 
 def profile(pids, prefix: Path, duration: int) -> list[subprocess.Popen]:
     """py-spy every Flowline process for the step (collapsed stacks, `<prefix>-<pid>.txt`; bench/profile_report.py
-    sums them by function). Sampling costs the profiled processes nothing: py-spy reads their memory from outside."""
+    sums them by function). py-spy reads the processes' memory from outside, but it needs CPU itself: throughput
+    drops while profiling (the CPU ms/run stays comparable)."""
     spy = Path(sys.executable).parent / "py-spy"
     if not spy.exists():
-        raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
+        raise SystemExit("--profile needs py-spy: .venv/bin/pip install -e '.[bench]'")
     return [subprocess.Popen([str(spy), "record", "--pid", str(pid), "--duration", str(duration), "--rate", "250",
                               "--nonblocking", "--format", "raw", "-o", f"{prefix}-{pid}.txt"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for pid in pids]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections

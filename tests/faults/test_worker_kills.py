@@ -129,3 +129,23 @@ def test_graceful_deploy_finishes_or_releases_in_flight_steps(stack, upstream):
     assert statuses(stack) == {"succeeded": runs}
     assert stack.sql("select count(*) from automations_run where error_category='crashed'")[0][0] == 0
     _check_effects(stack, upstream, runs, 2)
+
+
+def test_sigterm_to_the_whole_process_group_still_ends_the_worker(stack, upstream):
+    """`make run`'s Ctrl-C (and `kill 0`) signal every process of the group: django-q2's sentinel dies at
+    once, and its own stop then blocked the worker's main process for ever. It must exit; the runs it held
+    are resumed by another worker when their leases expire."""
+    runs = 6
+    flow = stack.create_flow(flow_def(http_steps(upstream.url + "/crm?delay=0.5", 1)))
+    stack.start_web()
+    proc = stack.start_worker("w1")
+    assert [a[0] for a in post_many(stack, flow["token"], runs)] == [200] * runs
+    stack.wait_for(lambda: stack.sql("select count(*) from automations_run where status='running'")[0][0] >= 1,
+                   timeout=30, what="runs in flight")
+    os.killpg(proc.pid, signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=60)  # before the fix: still running when the test timed out
+    stack.procs.pop("w1")
+    stack.start_worker("w2")
+    stack.wait_for(lambda: active(stack) == 0, timeout=90, what="every run to finish")
+    assert statuses(stack) == {"succeeded": runs}

@@ -1,5 +1,7 @@
 """`manage.py worker`: a django-q2 qcluster plus Flowline's ticker (due runs, expired leases,
 schedules). Run one per host; SIGTERM/SIGINT stop it gracefully."""
+import signal
+import threading
 import time
 
 from django.core.management.base import BaseCommand
@@ -19,13 +21,23 @@ class Command(BaseCommand):
         connections.close_all()  # never share a database connection across fork
         cluster = Cluster()
         cluster.start()
+        # Our own SIGTERM/SIGINT handling: django-q2's stops the cluster inside the signal handler, and
+        # blocks for ever when the sentinel was killed meanwhile (SIGTERM to the whole process group, as
+        # `make run`'s Ctrl-C sends), leaving this process behind.
+        stopping = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, frame: stopping.set())
         ticker = None
         if not options["no_ticker"]:
             ticker = Ticker()
             ticker.start()
         try:
-            while cluster.sentinel and cluster.sentinel.is_alive():
+            while cluster.sentinel.is_alive() and not stopping.is_set():
                 time.sleep(0.5)
+            if cluster.sentinel.is_alive():  # a graceful stop: workers finish the runs in hand
+                threading.Thread(target=cluster.stop, daemon=True).start()
+                while cluster.sentinel.is_alive():
+                    time.sleep(0.2)
         finally:
             if ticker:
                 ticker.stop()

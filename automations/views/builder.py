@@ -21,6 +21,7 @@ from connectors.context import StepContext
 from connectors.spec import TRIGGER as TRIGGER_KIND
 
 from .. import builder as B
+from .. import builder_data, builder_diff, builder_fields
 from ..flows import FlowInvalid, publish, validate_definition
 from ..models import Connection, FlowVersion, WebhookDelivery
 from ..redaction import redact, secret_values
@@ -144,10 +145,10 @@ def preview_of(text: str, value, data: dict, definition: dict) -> dict:
     """Chips for the template text and the value it renders to with the sample data."""
     from ..mapping import MappingError, render_value
 
-    out = {"chips": B.chips(text, definition), "has_tokens": "{{" in (text or "")}
+    out = {"chips": builder_data.chips(text, definition), "has_tokens": "{{" in (text or "")}
     try:
         rendered = render_value(value, data)
-        shown = B.as_text(rendered)
+        shown = builder_fields.as_text(rendered)
         out["value"] = shown if len(shown) <= 600 else shown[:600] + "…"
         out["empty"] = rendered in (None, "")
     except MappingError as exc:
@@ -163,8 +164,8 @@ def preview(request, ws, flow_id, sid):
     field = request.GET.get("field", "")
     param = op.param(field) if op else None
     text = request.GET.get(field, "") if param else request.GET.get("value", "")
-    value, error = B.parse_field(param, text) if param else (text, None)
-    data = B.mapping_data(flow.draft or {}, flow.sample_data or {}, sid)
+    value, error = builder_fields.parse_field(param, text) if param else (text, None)
+    data = builder_data.mapping_data(flow.draft or {}, flow.sample_data or {}, sid)
     ctx = {"preview": {"error": error} if error else preview_of(text, value, data, flow.draft or {}),
            "field": field}
     return TemplateResponse(request, "builder/fields.html#preview", ctx)
@@ -211,7 +212,7 @@ def run_one_step(ws, flow, sid, step, op) -> dict:
     from ..mapping import MappingError, render_value
 
     definition = flow.draft or {}
-    data = B.mapping_data(definition, flow.sample_data or {}, sid)
+    data = builder_data.mapping_data(definition, flow.sample_data or {}, sid)
     conn = Connection.objects.in_workspace(ws).filter(pk=step.get("connection")).first() if step.get("connection") else None
     hide = secret_values([conn.secret_values()]) if conn else []
     test = {"ok": False}
@@ -333,8 +334,8 @@ def versions(request, ws, flow_id):
     rows = []
     for i, v in enumerate(items):
         previous = items[i + 1].definition if i + 1 < len(items) else None
-        rows.append({"version": v, "changes": B.diff(previous, v.definition, op_label), "live": flow.published_id == v.pk})
-    draft_changes = B.diff(flow.published.definition if flow.published else None, flow.draft or {}, op_label)
+        rows.append({"version": v, "changes": builder_diff.diff(previous, v.definition, op_label), "live": flow.published_id == v.pk})
+    draft_changes = builder_diff.diff(flow.published.definition if flow.published else None, flow.draft or {}, op_label)
     ctx = {"ws": ws, "flow": flow, "rows": rows, "draft_changes": draft_changes,
            "can_edit": request.membership.can_edit}
     template = "builder/versions.html#versions" if request.htmx else "builder/versions.html"

@@ -1,7 +1,7 @@
 """The flow editor: a vertical list of cards (the trigger, then the steps), each expandable.
 
 Every change is an htmx POST that edits `Flow.draft` (through the pure helpers in
-`automations/builder.py`) and answers with the partial it changed: one card
+`automations/builder.py` and `builder_fields.py`) and answers with the partial it changed: one card
 (`builder/editor.html#step-card`) or the whole step list (`#steps`). Without htmx the same POSTs
 redirect back to the editor. Testing, previews, publishing and versions live in `views/builder.py`.
 """
@@ -18,6 +18,7 @@ from connectors import registry
 from connectors.spec import TRIGGER as TRIGGER_KIND
 
 from .. import builder as B
+from .. import builder_data, builder_fields
 from ..models import Connection, Flow
 from .common import workspace_view
 
@@ -95,7 +96,7 @@ def card_context(request, ws, flow, sid, *, open=False, choosing=False, errors=N
     inputs = step.get("inputs") or {}
     c = {"ws": ws, "flow": flow, "sid": sid, "step": step, "op": op, "app": app, "is_trigger": is_trigger,
          "number": 0 if is_trigger else number_of(definition, sid), "open": open, "tested": tested,
-         "missing": B.missing_required(op, inputs) if op and not step.get("disabled") else [],
+         "missing": builder_fields.missing_required(op, inputs) if op and not step.get("disabled") else [],
          "errors": errors or {}, "test": test, "saved": saved, "can_edit": request.membership.can_edit}
     c["title"] = (step.get("name") or (op.label if op else "")) or ("Choose a trigger" if is_trigger else "Choose an action")
     if not open:
@@ -106,20 +107,20 @@ def card_context(request, ws, flow, sid, *, open=False, choosing=False, errors=N
         c["catalogue"] = catalogue_context(TRIGGER_KIND if is_trigger else "action", "")
         c["choosing"] = True
         return c
-    data = B.mapping_data(definition, sample, sid)
-    fields = B.fields_for(op, inputs)
+    data = builder_data.mapping_data(definition, sample, sid)
+    fields = builder_fields.fields_for(op, inputs)
     from .builder import preview_of
 
     for f in fields:
         f.error = (errors or {}).get(f.name, "")
         if f.widget == "conditions":
-            f.groups = B.condition_rows(inputs.get(f.name))
+            f.groups = builder_fields.condition_rows(inputs.get(f.name))
         if f.widget in ("text", "textarea", "json") and f.mapped:
             f.preview = preview_of(f.value, f.raw, data, definition)
     c.update(
         required_fields=[f for f in fields if f.required], optional_fields=[f for f in fields if not f.required],
-        sources=B.picker_sources(definition, sid, sample, operation),
-        branches=[{"index": i, "name": b.get("name", ""), "groups": B.condition_rows(b.get("conditions")),
+        sources=builder_data.picker_sources(definition, sid, sample, operation),
+        branches=[{"index": i, "name": b.get("name", ""), "groups": builder_fields.condition_rows(b.get("conditions")),
                    "prefix": f"c-b{i}", "target": f"b{i}"}
                   for i, b in enumerate(step.get("branches") or [])] if op.key == "flow.paths" else [],
         operators=condition_operators(),
@@ -295,15 +296,15 @@ def read_inputs(request, op, step) -> tuple[dict, dict]:
     """Inputs from the card form, and errors by field name."""
     inputs, errors = {}, {}
     for param in op.user_params:
-        widget = B.widget_for(param)
+        widget = builder_fields.widget_for(param)
         if widget == "conditions":
-            inputs[param.name] = B.conditions_from_form(request.POST, f"c-{param.name}")
+            inputs[param.name] = builder_fields.conditions_from_form(request.POST, f"c-{param.name}")
             continue
         if param.name not in request.POST:
             if param.name in (step.get("inputs") or {}):
                 inputs[param.name] = step["inputs"][param.name]
             continue
-        value, error = B.parse_field(param, request.POST.get(param.name))
+        value, error = builder_fields.parse_field(param, request.POST.get(param.name))
         if value is not None:
             inputs[param.name] = value
         if error:
@@ -389,13 +390,13 @@ def save_form(request, ws, flow, sid):
     for i, branch in enumerate(step.get("branches") or []):
         branch["name"] = request.POST.get(f"branch-{i}-name", branch.get("name", "")).strip() or f"Path {i + 1}"
         if any(k.startswith(f"c-b{i}-") for k in request.POST):
-            branch["conditions"] = B.conditions_from_form(request.POST, f"c-b{i}")
+            branch["conditions"] = builder_fields.conditions_from_form(request.POST, f"c-b{i}")
     apply_actions(request, step)
     name = request.POST.get("name", "").strip()[:200]
     if sid != TRIGGER and name and name != step.get("name"):
         definition = B.rename_step(definition, sid, name)
     if not request.POST.get("action"):  # a plain save or test: say what is still missing
-        errors.update({p: "Required." for p in B.missing_required(op, inputs) if p not in errors})
+        errors.update({p: "Required." for p in builder_fields.missing_required(op, inputs) if p not in errors})
     save_draft(flow, definition)
     return definition, errors
 

@@ -2,7 +2,7 @@
 card, samples pulled from the account (shaped as the event body) before any event arrived, field
 labels people can read, and the trigger's declared fields in the data picker before a test."""
 from automations import polling
-from automations.builder import humanize
+from automations.builder_fields import humanize
 from automations.models import Connection, Flow
 
 from .conftest import hx

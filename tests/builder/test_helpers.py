@@ -1,7 +1,8 @@
-"""The pure draft helpers (automations/builder.py)."""
+"""The pure builder helpers (automations/builder.py, builder_fields.py, builder_data.py, builder_diff.py)."""
 import pytest
 
 from automations import builder as B
+from automations import builder_data, builder_diff, builder_fields
 
 D = {"trigger": {"operation": "webhook.catch_hook"},
      "steps": [{"id": "s1", "key": "find", "name": "Find", "operation": "flow.formatter", "inputs": {}},
@@ -48,41 +49,41 @@ def test_keys_are_unique_slugs_and_renames_follow():
 
 
 def test_flatten_and_schema_paths():
-    paths = dict(B.flatten({"contact": {"email": "a@b.c", "first name": "A"}, "tags": ["x", "y"]}, "trigger"))
+    paths = dict(builder_data.flatten({"contact": {"email": "a@b.c", "first name": "A"}, "tags": ["x", "y"]}, "trigger"))
     assert paths["trigger.contact.email"] == "a@b.c" and paths['trigger.contact["first name"]'] == "A"
     assert paths["trigger.tags"] == "[2 items]" and paths["trigger.tags[0]"] == "x"
     schema = {"type": "object", "properties": {"contact": {"type": "object", "properties": {"id": {"type": "string"}}}}}
-    assert dict(B.schema_paths(schema, "steps.find")) == {"steps.find.contact": "{…}", "steps.find.contact.id": "(string)"}
+    assert dict(builder_data.schema_paths(schema, "steps.find")) == {"steps.find.contact": "{…}", "steps.find.contact.id": "(string)"}
 
 
 def test_picker_sources_and_chips():
     sample = {"trigger": {"email": "a@b.c"}, "steps": {"s1": {"value": "A@B.C"}}}
-    sources = B.picker_sources(D, "s6", sample, lambda key: None)
+    sources = builder_data.picker_sources(D, "s6", sample, lambda key: None)
     assert [s.title for s in sources] == ["Trigger", "1. Find", "2. flow.paths"]
     assert sources[1].items[0] == {"path": "steps.find.value", "example": "A@B.C", "token": "{{ steps.find.value }}", "label": "value"}
-    chips = B.chips("Hi {{ steps.find.value | lower }}!", D)
+    chips = builder_data.chips("Hi {{ steps.find.value | lower }}!", D)
     assert chips == [{"text": "Hi "}, {"chip": "Find › value | lower", "token": "{{ steps.find.value | lower }}"}, {"text": "!"}]
-    data = B.mapping_data(D, sample, "s5")
+    data = builder_data.mapping_data(D, sample, "s5")
     assert data["steps"]["find"] == {"value": "A@B.C"} and data["loop"]["index"] == 0
 
 
 def test_parse_field_types():
     from connectors.spec import Param
 
-    assert B.parse_field(Param("n", type="integer"), "42") == (42, None)
-    assert B.parse_field(Param("n", type="integer"), "{{ trigger.n }}") == ("{{ trigger.n }}", None)
-    assert B.parse_field(Param("n", type="number"), "abc")[1]
-    assert B.parse_field(Param("b", type="boolean"), "true") == (True, None)
-    assert B.parse_field(Param("o", type="object"), '{"a": "{{ x }}"}') == ({"a": "{{ x }}"}, None)
-    assert "not valid JSON" in B.parse_field(Param("o", type="object"), '{"a": ')[1]
-    assert B.parse_field(Param("s"), "  ") == (None, None)
+    assert builder_fields.parse_field(Param("n", type="integer"), "42") == (42, None)
+    assert builder_fields.parse_field(Param("n", type="integer"), "{{ trigger.n }}") == ("{{ trigger.n }}", None)
+    assert builder_fields.parse_field(Param("n", type="number"), "abc")[1]
+    assert builder_fields.parse_field(Param("b", type="boolean"), "true") == (True, None)
+    assert builder_fields.parse_field(Param("o", type="object"), '{"a": "{{ x }}"}') == ({"a": "{{ x }}"}, None)
+    assert "not valid JSON" in builder_fields.parse_field(Param("o", type="object"), '{"a": ')[1]
+    assert builder_fields.parse_field(Param("s"), "  ") == (None, None)
 
 
 def test_diff_describes_changes():
     new = B.move_step(B.update_step(D, "s1", inputs={"value": "x"}), "s6", -1)
     new = B.delete_step(new, "s3")
-    changes = B.diff(D, new)
+    changes = builder_diff.diff(D, new)
     kinds = {(c["kind"], c["what"]) for c in changes}
     assert ("changed", "Find") in kinds and ("removed", "flow.filter") in kinds and ("moved", "Step order") in kinds
     assert "value: (empty) → x" in next(c for c in changes if c["what"] == "Find")["details"]
-    assert B.diff(D, D) == []
+    assert builder_diff.diff(D, D) == []

@@ -190,15 +190,18 @@ class Run(models.Model):
     ACTIVE = (QUEUED, RUNNING, WAITING)
     TERMINAL = (SUCCEEDED, FAILED, HALTED, CANCELLED)
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="runs")
-    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="runs")
+    # No single-column index on workspace, flow or replay_of: the composite and partial indexes below
+    # serve those lookups, and every index is written by each run's insert and status change.
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="runs", db_index=False)
+    flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="runs", db_index=False)
     version = models.ForeignKey(FlowVersion, on_delete=models.PROTECT, related_name="runs")
     status = models.CharField(max_length=16, choices=STATUSES, default=QUEUED)
     source = models.CharField(max_length=16, default="manual")  # webhook, poll, schedule, manual, replay
     trigger_payload = models.JSONField(default=dict, blank=True)
     summary = models.CharField(max_length=300, blank=True, default="")
     dedupe_key = models.CharField(max_length=200, null=True, blank=True)
-    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays")
+    replay_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replays",
+                                  db_index=False)
     claims = models.PositiveIntegerField(default=0)
     lease_owner = models.CharField(max_length=64, blank=True, default="")
     lease_until = models.DateTimeField(null=True, blank=True)
@@ -224,8 +227,11 @@ class Run(models.Model):
             models.Index(fields=["workspace", "-id"], name="run_ws_recent"),
             models.Index(fields=["flow", "-id"], name="run_flow_recent"),
             models.Index(fields=["workspace", "status", "-id"], name="run_ws_status"),
-            models.Index(fields=["status", "due_at"], name="run_due"),
-            models.Index(fields=["status", "lease_until"], name="run_lease"),
+            # the ticker: runs waiting for a retry or a delay, and leases that expired (partial: a run is in
+            # at most one of them, and in neither while queued or finished)
+            models.Index(fields=["due_at"], name="run_due", condition=models.Q(status="waiting")),
+            models.Index(fields=["lease_until"], name="run_lease", condition=models.Q(status="running")),
+            models.Index(fields=["replay_of"], name="run_replays", condition=models.Q(replay_of__isnull=False)),
             # the queue: the workers' pumps claim the runs queued longest (engine.claim_queued)
             models.Index(fields=["enqueued_at", "id"], name="run_queued", condition=models.Q(status="queued")),
             # runs history: dashboard day counts (covering) and retention by age; due auto-retries
@@ -254,7 +260,7 @@ class StepResult(models.Model):
     STATUSES = [(s, s.capitalize()) for s in (RUNNING, RETRYING, WAITING, SUCCEEDED, FAILED, HALTED, SKIPPED)]
     DONE = (SUCCEEDED, HALTED, SKIPPED)
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps", db_index=False)  # (run, path) is unique
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     path = models.CharField(max_length=200)  # "s2", "s3/b0/s4", "s5[3]/s6"
     step_id = models.CharField(max_length=64)
@@ -289,7 +295,9 @@ class WebhookDelivery(models.Model):
     """A received webhook, stored (raw body) before we answer 2xx."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
-    flow = models.ForeignKey(Flow, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
+    # (flow, delivery_id) is unique: that index serves lookups by flow too
+    flow = models.ForeignKey(Flow, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries",
+                             db_index=False)
     source = models.CharField(max_length=32, default="webhook")
     delivery_id = models.CharField(max_length=200)
     received_at = models.DateTimeField(default=timezone.now)

@@ -87,7 +87,8 @@ def reclaim_space(alias=None, force_vacuum=False) -> str:
     conn = connections[alias]
     if conn.vendor != "sqlite":
         return "not sqlite (the database reclaims space itself)"
-    idle = not Run.objects.using(alias).filter(status__in=(Run.RUNNING, Run.QUEUED)).exists()
+    runs = Run.objects.using(alias)  # one status per query: each reads its partial index (run_lease, run_queued)
+    idle = not runs.filter(status=Run.RUNNING).exists() and not runs.filter(status=Run.QUEUED).exists()
     with conn.cursor() as cursor:
         return reclaim_sqlite(cursor, idle=idle, force_vacuum=force_vacuum)
 

@@ -22,6 +22,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any, Iterable
 from urllib.parse import urljoin
 
@@ -196,6 +197,9 @@ class SafeClient:
             keepalive_expiry=30.0, retries=0, network_backend=self.backend)
         self.http = httpx.Client(
             transport=transport, trust_env=False,  # no proxies from the environment: we dial ourselves
+            # keep no cookies: the client serves every run of the process, whatever the workspace, and a
+            # cookie one run's response sets must never ride along on another's request
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             follow_redirects=False, timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
             headers={"User-Agent": user_agent, "Accept-Encoding": "gzip, deflate"})
 

@@ -91,6 +91,9 @@ class Handler(BaseHTTPRequestHandler):
     def route_bomb(self, url, query, body):  # 50 MB of zeros, gzipped to ~50 KB
         self._send(200, self.server.bomb, [("Content-Encoding", "gzip")])
 
+    def route_cookie(self, url, query, body):  # a session cookie, as many APIs (and CDNs) set
+        self._send(200, b"{}", [("Set-Cookie", "session=workspace-a-secret; Path=/"), ("Content-Type", "application/json")])
+
     def route_gzip(self, url, query, body):
         self._send(200, gzip.compress(b'{"zipped": true}'), [("Content-Encoding", "gzip"),
                                                             ("Content-Type", "application/json")])
@@ -164,6 +167,16 @@ def test_request_body_headers_and_user_agent_are_sent(server, client):
     echo = client.request("post", server.url + "/echo", json={"x": 1}, headers={"X-Key": "k"}).json()
     assert echo["method"] == "POST" and json.loads(echo["body"]) == {"x": 1}
     assert echo["headers"]["X-Key"] == "k" and echo["headers"]["User-Agent"] == "Flowline/0.1"
+
+
+def test_cookies_are_never_kept_between_requests(server, client):
+    """The client is shared by every run of the process, whatever the workspace: a cookie one run's
+    response sets must not ride along on another run's request (no cross-tenant session leaks)."""
+    assert client.request("GET", server.url + "/cookie").status == 200
+    sent = client.request("GET", server.url + "/echo").json()["headers"]
+    assert "Cookie" not in sent and "cookie" not in sent
+    explicit = client.request("GET", server.url + "/echo", headers={"Cookie": "mine=1"})
+    assert explicit.json()["headers"]["Cookie"] == "mine=1"  # a step's own Cookie header still goes
 
 
 def test_gzip_bodies_are_decoded(server, client):

@@ -426,6 +426,8 @@ def main():
     print(md)
     if not args.no_write:
         out = ROOT / "bench" / "results" / f"peers-{datetime.now():%Y-%m-%d}.json"
+        if out.exists():  # a second run the same day keeps the first
+            out = out.with_name(f"peers-{datetime.now():%Y-%m-%d-%H%M}.json")
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2))
         (ROOT / "bench" / "RESULTS-peers.md").write_text(md)

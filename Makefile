@@ -30,7 +30,7 @@ run: demo
 	@echo "  Sandboxes: http://$(HOST):$(PORT)/sandbox/ui/   Stop with Ctrl-C."
 	@echo ""
 	@FLOWLINE_ALLOW_LOOPBACK=1 FLOWLINE_PUBLIC_URL=http://$(HOST):$(PORT) bash -c '\
-	  trap "kill 0" INT TERM EXIT; \
+	  trap "trap - INT TERM EXIT; kill 0" INT TERM EXIT; \
 	  $(BIN)/python manage.py worker & \
 	  $(BIN)/python manage.py runserver --noreload $(HOST):$(PORT) & \
 	  wait'
@@ -73,7 +73,7 @@ run-scaled: install
 	@echo "  Flowline (PostgreSQL + Redis) at http://$(HOST):$(PORT)/  health: /health/ready  metrics: /metrics"
 	@echo "  Stop with Ctrl-C."
 	@$(SCALED_ENV) bash -c '\
-	  trap "kill 0" INT TERM EXIT; \
+	  trap "trap - INT TERM EXIT; kill 0" INT TERM EXIT; \
 	  $(BIN)/python manage.py worker & \
 	  $(BIN)/python manage.py worker & \
 	  $(BIN)/gunicorn automations.wsgi -b $(HOST):$(PORT) -w 2 --threads 4 --reuse-port --access-logfile - & \

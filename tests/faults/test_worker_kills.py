@@ -4,6 +4,7 @@ touched, no run marked crashed."""
 import os
 import random
 import signal
+import subprocess
 import threading
 import time
 
@@ -149,3 +150,28 @@ def test_sigterm_to_the_whole_process_group_still_ends_the_worker(stack, upstrea
     stack.start_worker("w2")
     stack.wait_for(lambda: active(stack) == 0, timeout=90, what="every run to finish")
     assert statuses(stack) == {"succeeded": runs}
+
+
+def test_a_burst_of_signals_still_ends_the_worker(stack):
+    """`make run` stopped by a supervisor: SIGINT, then the shell trap's SIGTERM to the group, more than once.
+    A second signal arriving inside the first one's handler deadlocked the main process on the lock of the
+    threading.Event the handler set (seen: the worker left behind, py-spy showing nested Event.set frames)."""
+    proc = stack.start_worker("w1")
+    stack.wait_for(lambda: len(_descendants(proc.pid)) >= 5, timeout=60, what="the cluster's processes")
+    deadline = time.time() + 2  # a storm, as a shell trap that signals its own group again and again sends
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            os.kill(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            break
+    proc.wait(timeout=60)
+    stack.procs.pop("w1")
+
+
+def _descendants(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        kids = subprocess.run(["pgrep", "-P", str(todo.pop())], capture_output=True, text=True).stdout.split()
+        found += [int(k) for k in kids]
+        todo += kids
+    return found

@@ -24,15 +24,17 @@ class Command(BaseCommand):
         # Our own SIGTERM/SIGINT handling: django-q2's stops the cluster inside the signal handler, and
         # blocks for ever when the sentinel was killed meanwhile (SIGTERM to the whole process group, as
         # `make run`'s Ctrl-C sends), leaving this process behind.
-        stopping = threading.Event()
+        # The handler only records the signal: it takes no lock (an Event's lock, taken again by a second
+        # signal arriving inside the first handler, deadlocked the process), the loops below poll the flag.
+        stopping = []
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda signum, frame: stopping.set())
+            signal.signal(sig, lambda signum, frame: stopping.append(signum))
         ticker = None
         if not options["no_ticker"]:
             ticker = Ticker()
             ticker.start()
         try:
-            while cluster.sentinel.is_alive() and not stopping.is_set():
+            while cluster.sentinel.is_alive() and not stopping:
                 time.sleep(0.5)
             if cluster.sentinel.is_alive():  # a graceful stop: workers finish the runs in hand
                 threading.Thread(target=cluster.stop, daemon=True).start()

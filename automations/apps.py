@@ -9,6 +9,7 @@ class AutomationsConfig(AppConfig):
         from django_q.signals import post_spawn
 
         from . import checks  # noqa: F401  (system checks: SQLite pragmas, encryption keys)
-        from .pump import start_in_worker
+        from . import pump, ticker
 
-        post_spawn.connect(start_in_worker, dispatch_uid="flowline-pump")  # each worker process pumps runs
+        post_spawn.connect(pump.start_in_worker, dispatch_uid="flowline-pump")  # each worker process pumps runs
+        post_spawn.connect(ticker.start_in_worker, dispatch_uid="flowline-ticker")  # ... and one per host ticks

@@ -4,12 +4,15 @@
 - runs whose worker lease expired (a killed worker): they resume at their first unfinished step;
 (both go back to `queued`, where the workers' pumps take them: automations/pump.py)
 - due triggers (schedule slots, polls), claimed with a conditional UPDATE so one cluster fires each.
-Every cluster runs a ticker; the conditional updates make them safe to run side by side.
+One ticker runs per host and cluster name: every worker process starts one, and the one that holds a
+lock file ticks (`start_in_worker`). The conditional updates make tickers of other hosts safe side by side.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
+from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -53,18 +56,49 @@ def tick(now=None) -> dict:
 
 
 class Ticker(threading.Thread):
-    def __init__(self, interval: float | None = None):
+    """Ticks every `interval` seconds. With a `lock_path`, it first waits to hold that file's lock: every
+    worker process of a host starts one, and the one holding the lock ticks (the kernel releases it when
+    that process exits or dies, and another takes over within an interval)."""
+
+    def __init__(self, interval: float | None = None, lock_path: Path | None = None):
         super().__init__(name="flowline-ticker", daemon=True)
         self.interval = interval or settings.TICK_SECONDS
+        self.lock_path = lock_path
         self.stopped = threading.Event()
 
     def run(self):
-        while not self.stopped.wait(self.interval):
+        lock = self.lock_path and self._wait_for_lock()
+        try:
+            while not self.stopped.wait(self.interval):
+                try:
+                    close_old_connections()
+                    tick()
+                except Exception:
+                    log.exception("tick failed; trying again")
+        finally:
+            lock and lock.close()
+
+    def _wait_for_lock(self):
+        f = open(self.lock_path, "a")  # not inherited by child processes (close-on-exec, and workers never fork)
+        while not self.stopped.is_set():
             try:
-                close_old_connections()
-                tick()
-            except Exception:
-                log.exception("tick failed; trying again")
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return f
+            except BlockingIOError:
+                self.stopped.wait(self.interval)
+            except OSError:  # no locks on this file system: tick anyway (tickers are safe side by side)
+                log.warning("cannot lock %s; this process ticks without it", self.lock_path)
+                return f
+        return f
 
     def stop(self):
         self.stopped.set()
+
+
+ENABLED = True  # `manage.py worker --no-ticker` clears it before forking the worker processes
+
+
+def start_in_worker(sender=None, proc_name=None, **kwargs):
+    """django-q2's `post_spawn` signal (sent in each new worker process): compete for this host's ticker."""
+    if ENABLED:
+        Ticker(lock_path=settings.DATA_DIR / f"ticker-{settings.Q_CLUSTER['name']}.lock").start()

@@ -7,6 +7,8 @@ HTTP operation; nothing here does I/O.
 """
 from __future__ import annotations
 
+import json
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +16,55 @@ from typing import Any
 PATH, QUERY, BODY, HEADER = "path", "query", "body", "header"
 # What an operation is, for the builder.
 TRIGGER, ACTION, SEARCH = "trigger", "action", "search"
+
+
+class StoredJson:
+    """A large, rarely read JSON value (a schema), kept compressed and parsed afresh on each read.
+
+    The GoHighLevel catalogue's schemas take ~7 MB as dicts in every process that loads it, ~0.5 MB
+    like this; few are ever read (the data picker, a form field). Each read returns a new copy, so
+    a caller cannot alter the stored value. Dataclass fields declared with `_JsonField()` accept it.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, value):
+        self.data = zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 1)
+
+    def load(self):
+        return json.loads(zlib.decompress(self.data))
+
+    def __eq__(self, other):
+        if isinstance(other, StoredJson):
+            return self.data == other.data or self.load() == other.load()
+        return self.load() == other
+
+    __hash__ = None
+
+
+class _JsonField:
+    """A dataclass field that may hold a `StoredJson`: reading it returns the parsed value (a field
+    holding anything else reads as it was given). The default is None."""
+
+    def __set_name__(self, owner, name):
+        self.slot = f"_{name}_stored"
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return None  # the dataclass default
+        value = getattr(obj, self.slot)
+        return value.load() if isinstance(value, StoredJson) else value
+
+    def __set__(self, obj, value):  # only __init__ gets here: the dataclasses are frozen
+        object.__setattr__(obj, self.slot, value)
+
+
+def _eq(self, other):
+    """The dataclass equality (all fields, in order), comparing stored JSON as stored: comparing
+    operations (the builder's `op not in curated`) must not parse their schemas."""
+    if other.__class__ is not self.__class__:
+        return NotImplemented
+    return vars(self) == vars(other)
 
 
 @dataclass(frozen=True)
@@ -37,9 +88,11 @@ class Param:
     default: Any = None
     options: str | None = None
     source: str | None = None
-    schema: dict | None = None
+    schema: dict | None = _JsonField()
     body_path: str | None = None
     secret: bool = False
+
+    __eq__ = _eq
 
     @property
     def title(self) -> str:
@@ -101,14 +154,16 @@ class Operation:
     pagination: Pagination | None = None
     poll: Poll | None = None
     body_type: str = "json"  # json | form | none
-    body_schema: dict | None = None
-    output_schema: dict | None = None
+    body_schema: dict | None = _JsonField()
+    output_schema: dict | None = _JsonField()
     curated: bool = False
     area: str = ""  # API area for the long tail ("Contacts", "Payments")
     handler: str | None = None  # dotted path of a Python handler (built-in apps, compositions)
     hooks: tuple[str, ...] = ()  # named pre/post hooks, each unit-tested
     idempotent: bool = False  # safe to repeat (GET, PUT of the same value)
     extra: dict = field(default_factory=dict)
+
+    __eq__ = _eq
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)

@@ -7,10 +7,12 @@ no curated row covers is offered as-is under "All GoHighLevel operations", plus 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+import re
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from ..spec import ACTION, BODY, QUERY, App, AuthField, Operation, Pagination, Param
+from ..spec import ACTION, BODY, QUERY, App, AuthField, Operation, Pagination, Param, StoredJson
 
 LONG_TAIL = "All GoHighLevel operations"
 BASE_URL = "https://services.leadconnectorhq.com"
@@ -48,22 +50,54 @@ _OPTIONS = {
 }
 
 
-@lru_cache(maxsize=1)
+CATALOGUE = Path(__file__).parent / "catalogue.json"
+_BETWEEN_ENTRIES = re.compile(r"[\s,]*")
+
+
 def catalogue() -> list[dict]:
-    return json.loads((Path(__file__).parent / "catalogue.json").read_text())
+    """catalogue.json, parsed afresh on each call (~9 MB of dicts: nothing keeps it)."""
+    return json.loads(CATALOGUE.read_text())
 
 
-@lru_cache(maxsize=1)
+def _entries() -> Iterator[dict]:
+    """catalogue.json's entries, parsed one at a time. The operations are built from these and keep
+    only what they use (schemas as `StoredJson`): parsing the whole file at once holds ~9 MB of
+    dicts at the peak, and the process does not give that memory back when they are freed."""
+    text = CATALOGUE.read_text()
+    decoder, pos = json.JSONDecoder(), text.index("[") + 1
+    while (pos := _BETWEEN_ENTRIES.match(text, pos).end()) < len(text) and text[pos] != "]":
+        entry, pos = decoder.raw_decode(text, pos)
+        yield entry
+
+
 def spec_operations() -> dict[str, Operation]:
     """All 576 spec operations by key (`gohighlevel.<file>.<operationId>`), curated or not."""
-    return {e["key"]: spec_operation(e) for e in catalogue()}
+    return _SPEC_OPERATIONS
 
 
 def entry_for(method: str, path: str) -> dict:
-    for e in catalogue():
+    for e in _entries():
         if e["method"] == method and e["path"] == path:
             return e
     raise LookupError(f"no GoHighLevel operation {method} {path}")
+
+
+_STORED: dict[bytes, StoredJson] = {}  # one per distinct schema of the catalogue (~800)
+
+
+def _stored(value) -> StoredJson | None:
+    """A schema as stored by the operations: identical schemas (shared `$ref`s, a curated operation
+    and its spec operation) share one copy."""
+    if value is None:
+        return None
+    stored = StoredJson(value)
+    return _STORED.setdefault(stored.data, stored)
+
+
+def _shared(value):
+    """The one copy of a string (param names, types, descriptions, enum values... repeat across the
+    catalogue's operations, and the parser makes a new str for each)."""
+    return sys.intern(value) if isinstance(value, str) else value
 
 
 def _source(name: str, entry: dict) -> str | None:
@@ -73,9 +107,10 @@ def _source(name: str, entry: dict) -> str | None:
 
 
 def _param(p: dict, entry: dict) -> Param:
-    return Param(p["name"], location=p["in"], type=p["type"], required=p["required"],
-                 description=p.get("description", ""), enum=tuple(p.get("enum", ())), default=p.get("default"),
-                 schema=p.get("schema"), source=_source(p["name"], entry), options=_OPTIONS.get(p["name"]))
+    return Param(_shared(p["name"]), location=_shared(p["in"]), type=_shared(p["type"]), required=p["required"],
+                 description=_shared(p.get("description", "")), enum=tuple(map(_shared, p.get("enum", ()))),
+                 default=p.get("default"), schema=_stored(p.get("schema")), source=_source(p["name"], entry),
+                 options=_OPTIONS.get(p["name"]))
 
 
 def params_for(entry: dict) -> tuple[Param, ...]:
@@ -86,15 +121,17 @@ def params_for(entry: dict) -> tuple[Param, ...]:
     if entry["body_type"] != "none" and not props:
         # An untyped body (custom object records...): the whole JSON body is one input.
         params.append(Param("body", BODY, type=body.get("type") or "object", body_path=".",
-                            description="The request body (JSON)", schema=body or None))
+                            description="The request body (JSON)", schema=_stored(body or None)))
     for name in sorted(props):
         schema = props[name]
         kind = schema.get("type") if schema.get("type") in ("string", "number", "integer", "boolean", "array", "object") \
             else "object" if any(k in schema for k in ("properties", "allOf", "oneOf", "anyOf")) else "string"
         pname = f"body_{name}" if name in taken else name
-        params.append(Param(pname, BODY, type=kind, required=name in required, description=schema.get("description", ""),
-                            enum=tuple(schema.get("enum") or ()), default=schema.get("default"),
-                            schema=schema if kind in ("array", "object") or "oneOf" in schema or "anyOf" in schema else None,
+        params.append(Param(_shared(pname), BODY, type=_shared(kind), required=name in required,
+                            description=_shared(schema.get("description", "")),
+                            enum=tuple(map(_shared, schema.get("enum") or ())), default=schema.get("default"),
+                            schema=_stored(schema) if kind in ("array", "object") or "oneOf" in schema
+                            or "anyOf" in schema else None,
                             body_path=name if pname != name else None, source=_source(name, entry),
                             options=_OPTIONS.get(name)))
     return tuple(params)
@@ -112,11 +149,12 @@ def spec_operation(entry: dict, **changes) -> Operation:
     fields = dict(
         key=entry["key"], app="gohighlevel", kind=ACTION,
         label=entry["summary"] or entry["operation_id"], description=entry["description"],
-        category=LONG_TAIL, method=entry["method"], path=entry["path"], params=params_for(entry),
-        version=entry["version"], scopes=tuple(entry["scopes"]), pagination=pagination_for(entry),
-        body_type=entry["body_type"], body_schema=entry["body_schema"], output_schema=entry["output_schema"],
-        area=entry["area"], idempotent=entry["method"] in ("GET", "PUT"),
-        extra={"token": entry["token"], "oauth_only": entry["oauth_only"], "deprecated": entry["deprecated"],
+        category=LONG_TAIL, method=_shared(entry["method"]), path=_shared(entry["path"]), params=params_for(entry),
+        version=_shared(entry["version"]), scopes=tuple(map(_shared, entry["scopes"])),
+        pagination=pagination_for(entry), body_type=_shared(entry["body_type"]),
+        body_schema=_stored(entry["body_schema"]), output_schema=_stored(entry["output_schema"]),
+        area=_shared(entry["area"]), idempotent=entry["method"] in ("GET", "PUT"),
+        extra={"token": _shared(entry["token"]), "oauth_only": entry["oauth_only"], "deprecated": entry["deprecated"],
                "body_required": entry["body_required"], "body_default": entry.get("body_default"),
                "spec": f"{entry['file']}.json {entry['method']} {entry['path']}"},
     )
@@ -138,12 +176,20 @@ CUSTOM_API_CALL = Operation(
 )
 
 
+_SPEC_OPERATIONS: dict[str, Operation] = {}
+
+
 def _operations() -> list[Operation]:
     from .curated import curated_operations
 
-    curated = curated_operations()
+    def entries_building_spec_operations():
+        for entry in _entries():
+            _SPEC_OPERATIONS[entry["key"]] = spec_operation(entry)
+            yield entry
+
+    curated = curated_operations(entries_building_spec_operations())
     covered = {op.extra.get("spec") for op in curated}
-    tail = [op for op in spec_operations().values() if op.extra["spec"] not in covered]
+    tail = [op for op in _SPEC_OPERATIONS.values() if op.extra["spec"] not in covered]
     return [*curated, *tail, CUSTOM_API_CALL]
 
 

@@ -19,6 +19,7 @@ All triggers are also usable as search actions (`extra["kinds"]`).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from ..spec import ACTION, BODY, SEARCH, TRIGGER, Pagination, Param, Poll
 
@@ -242,23 +243,38 @@ def poll_for(entry: dict, items_path: str | None = None) -> tuple[Poll, Paginati
             pagination_for(entry) if pagination else Pagination("none", items_path=path))
 
 
-def curated_operations() -> list:
-    from . import entry_for, spec_operation
+def curated_operations(entries: Iterable[dict] | None = None) -> list:
+    """The curated operations, in TABLE order, built from `entries` (default: the catalogue's), read
+    once and in any order: each row is built when its endpoint's entry goes by."""
+    from . import _entries
 
-    ops = []
-    for category, rows in TABLE:
-        for kind, name, description, method, path, extra in rows:
-            entry = entry_for(method, path)
-            changes = dict(key=key_for(name), label=name, description=description, category=category,
-                           kind=extra.get("kind", kind), curated=True, handler=extra.get("handler"))
-            if "params" in extra:
-                changes.update(params=extra["params"], pagination=None)
-            op_extra = {}
-            if kind == TRIGGER:
-                poll, pagination = poll_for(entry, extra.get("items"))
-                changes.update(poll=extra.get("poll", poll), pagination=pagination)
-                op_extra = {"kinds": [TRIGGER, SEARCH], "poll_inputs": extra.get("poll_inputs", {})}
-            op = spec_operation(entry, **changes)
-            op.extra.update(op_extra)
-            ops.append(op)
-    return ops
+    rows = {}
+    for category, table_rows in TABLE:
+        for row in table_rows:
+            rows.setdefault((row[3], row[4]), []).append((category, row))
+    built = {}
+    for entry in _entries() if entries is None else entries:
+        for category, row in rows.get((entry["method"], entry["path"]), ()):
+            built[row[1]] = _curated_operation(entry, category, *row)
+    missing = [f"{method} {path}" for _, table_rows in TABLE for _, name, _, method, path, _ in table_rows
+               if name not in built]
+    if missing:
+        raise LookupError(f"no GoHighLevel operation {', '.join(missing)}")
+    return [built[row[1]] for _, table_rows in TABLE for row in table_rows]
+
+
+def _curated_operation(entry: dict, category: str, kind, name, description, method, path, extra):
+    from . import spec_operation
+
+    changes = dict(key=key_for(name), label=name, description=description, category=category,
+                   kind=extra.get("kind", kind), curated=True, handler=extra.get("handler"))
+    if "params" in extra:
+        changes.update(params=extra["params"], pagination=None)
+    op_extra = {}
+    if kind == TRIGGER:
+        poll, pagination = poll_for(entry, extra.get("items"))
+        changes.update(poll=extra.get("poll", poll), pagination=pagination)
+        op_extra = {"kinds": [TRIGGER, SEARCH], "poll_inputs": extra.get("poll_inputs", {})}
+    op = spec_operation(entry, **changes)
+    op.extra.update(op_extra)
+    return op

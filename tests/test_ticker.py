@@ -3,6 +3,8 @@ and another takes over when the holder stops (the kernel drops a dead process's 
 import threading
 import time
 
+import pytest
+
 from automations import ticker
 
 
@@ -15,12 +17,21 @@ def _wait(predicate, timeout=5.0):
     return False
 
 
-def test_only_the_lock_holder_ticks_and_another_takes_over(tmp_path, monkeypatch):
-    ticks = []
-    monkeypatch.setattr(ticker, "tick", lambda: ticks.append(threading.current_thread().name))
+@pytest.fixture
+def ticks(monkeypatch):
+    """The names of the threads that ticked, in order (the tick itself is not what is tested here)."""
+    names = []
+    monkeypatch.setattr(ticker, "tick", lambda: names.append(threading.current_thread().name))
     monkeypatch.setattr(ticker, "close_old_connections", lambda: None)
-    lock = tmp_path / "ticker-test.lock"
-    first, second = ticker.Ticker(interval=0.02, lock_path=lock), ticker.Ticker(interval=0.02, lock_path=lock)
+    return names
+
+
+def candidates(tmp_path, n=2):
+    return [ticker.Ticker(interval=0.02, lock_path=tmp_path / "ticker-test.lock") for _ in range(n)]
+
+
+def test_only_the_lock_holder_ticks_and_another_takes_over(tmp_path, ticks):
+    first, second = candidates(tmp_path)
     first.name, second.name = "first", "second"
     first.start()
     assert _wait(lambda: "first" in ticks)
@@ -35,12 +46,8 @@ def test_only_the_lock_holder_ticks_and_another_takes_over(tmp_path, monkeypatch
     assert not first.is_alive() and not second.is_alive()
 
 
-def test_a_stopped_candidate_never_ticks(tmp_path, monkeypatch):
-    ticks = []
-    monkeypatch.setattr(ticker, "tick", lambda: ticks.append(threading.current_thread().name))
-    monkeypatch.setattr(ticker, "close_old_connections", lambda: None)
-    lock = tmp_path / "ticker-test.lock"
-    holder, waiting = ticker.Ticker(interval=0.02, lock_path=lock), ticker.Ticker(interval=0.02, lock_path=lock)
+def test_a_stopped_candidate_never_ticks(tmp_path, ticks):
+    holder, waiting = candidates(tmp_path)
     waiting.name = "waiting"
     holder.start()
     assert _wait(lambda: ticks)

@@ -8,6 +8,18 @@ import pytest
 
 from automations.flows import publish
 from automations.models import Flow, Membership, Workspace
+from connectors import safehttp
+
+
+@pytest.fixture(autouse=True)
+def _close_shared_http_clients():
+    """Each test ends with the process's shared outbound clients closed. A pooled keep-alive connection to
+    the live server keeps one of its request threads, and that thread's database session, open: on
+    PostgreSQL the test database could then not be dropped at the end of the run."""
+    yield
+    for client in list(safehttp._clients.values()):
+        client.close()
+    safehttp._clients.clear()
 
 
 @pytest.fixture

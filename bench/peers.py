@@ -240,6 +240,11 @@ def measure(stack: Stack, crm: FakeCRM, url: str, conc: int, duration: int, drai
     steps = stack.sql("select count(*) from automations_stepresult s join automations_run r on r.id = s.run_id "
                       "where r.id > ? and s.status = 'succeeded'", first)[0][0]
     done = [r for r in rows if r[0] == "succeeded"]
+    # Every run should succeed: say what happened to any that did not (the database is dropped after the mode).
+    others = stack.sql("select id, status, claims, possible_duplicate, error_category, error_step, error_message "
+                       "from automations_run where id > ? and status <> 'succeeded' order by id limit 5", first)
+    for other in others:
+        log("run not succeeded:", other)
     lat = sorted((float(r[2]) - float(r[1])) * 1000 for r in done)
     last = max((float(r[2]) for r in done), default=t0)
     secs = w["duration_us"] / 1e6
@@ -250,6 +255,7 @@ def measure(stack: Stack, crm: FakeCRM, url: str, conc: int, duration: int, drai
         "intake_rps": round(w["requests"] / secs, 1),
         "answer_p50_ms": round(w["lat_p50_us"] / 1000, 2), "answer_p99_ms": round(w["lat_p99_us"] / 1000, 2),
         "runs": len(rows), "succeeded": len(done), "steps_recorded": steps, "drained": drained,
+        "not_succeeded": [list(map(str, o)) for o in others],
         "crm_received": crm.stats()["received"] - crm0,
         "e2e_runs_per_s": round(len(done) / max(last - t0, 1e-6), 1),
         "drain_s": round(max(0.0, last - t0 - secs), 2),

@@ -1,6 +1,7 @@
 """The mapping language against hostile input: template injection payloads from other engines, resource
 limits (size, depth, time) and fuzzing. The language itself is tested in test_mapping.py."""
 import json
+import time
 import tracemalloc
 
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 
 from automations import mapping
 from automations.mapping import FILTERS, MappingError, render
+from automations.mapping_filters import Filter
 
 
 # --------------------------------------------------------------------------- hostile input
@@ -155,6 +157,26 @@ def test_deadline_is_enforced(monkeypatch):
     monkeypatch.setattr(mapping, "MAX_RENDER_SECONDS", -1.0)
     with pytest.raises(MappingError, match="took longer than"):
         render("{{ x | upper }}", {"x": "a"})
+
+
+def test_time_spent_waiting_is_not_charged_to_the_render(monkeypatch):
+    """A render held back by the OS or the GIL on a busy machine is not rendering: only its thread's CPU
+    time counts. (The wall-clock budget failed an ordinary run under load.)"""
+    waits = Filter("waits", lambda value: time.sleep(2 * mapping.MAX_RENDER_SECONDS) or value)
+    monkeypatch.setitem(FILTERS, "waits", waits)
+    assert render("{{ x | waits | upper }}", {"x": "a"}) == "A"
+
+
+def test_cpu_spent_rendering_is_charged(monkeypatch):
+    def burns(value):
+        end = time.thread_time() + 2 * mapping.MAX_RENDER_SECONDS
+        while time.thread_time() < end:
+            pass
+        return value
+
+    monkeypatch.setitem(FILTERS, "burns", Filter("burns", burns))
+    with pytest.raises(MappingError, match="took longer than"):
+        render("{{ x | burns | upper }}", {"x": "a"})
 
 
 def test_huge_context_string_renders_within_limits():

@@ -62,7 +62,7 @@ test-scaled: install
 test-soak: install
 	FLOWLINE_SOAK_SECONDS=$${FLOWLINE_SOAK_SECONDS:-600} $(BIN)/python -m pytest tests/faults/test_worker_kills.py -k soak
 
-# PostgreSQL + Redis: create the database `flowline` if missing, migrate, then 2 gunicorn workers and
+# PostgreSQL + Redis: create the database `flowline` if missing, migrate, then 2 web processes (`manage.py serve`) and
 # 2 `manage.py worker` processes (each a qcluster + ticker) until Ctrl-C.
 run-scaled: install
 	@psql "$(PG_URL)/postgres" -Atc "select 1 from pg_database where datname='flowline'" | grep -q 1 || \
@@ -76,7 +76,7 @@ run-scaled: install
 	  trap "trap - INT TERM EXIT; kill 0" INT TERM EXIT; \
 	  $(BIN)/python manage.py worker & \
 	  $(BIN)/python manage.py worker & \
-	  $(BIN)/gunicorn automations.wsgi -b $(HOST):$(PORT) -w 2 --threads 4 --reuse-port --access-logfile - & \
+	  $(BIN)/python manage.py serve --host $(HOST) --port $(PORT) --workers 2 & \
 	  wait'
 
 bench: install

@@ -1,7 +1,8 @@
 """Webhook intake: parse by the real Content-Type, store the raw delivery, then answer.
 
-Order matters: verify -> parse -> store the delivery and its run in one transaction -> commit ->
-answer 2xx -> the run is enqueued on commit. A duplicate delivery id makes no second run (the
+Order matters: verify -> parse -> store the delivery and its run in one transaction (shared with the
+deliveries other threads of this process store at the same moment: group commit) -> commit -> answer
+2xx; a worker's pump takes the run from the runs table. A duplicate delivery id makes no second run (the
 sender gets 200 so it stops retrying). When the database is unavailable the sender gets 503 and
 retries; nothing is answered 2xx before it is stored.
 """
@@ -12,9 +13,10 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError
 
 from . import conditions, mapping
+from .groupcommit import GroupCommit
 from .engine import definition, start_run
 from .models import WebhookDelivery
 
@@ -24,6 +26,7 @@ DELIVERY_HEADERS = ("webhook-id", "x-webhook-id", "x-delivery-id", "x-request-id
                     "x-ghl-webhook-id")
 KEPT_HEADERS = ("content-type", "user-agent", "x-forwarded-for") + DELIVERY_HEADERS
 MAX_JSON_DEPTH = 64
+_writes = GroupCommit()  # concurrent deliveries in this process share a transaction (automations/groupcommit.py)
 
 
 class IntakeError(Exception):
@@ -113,11 +116,15 @@ def accept(flow, body: bytes, headers, query: dict, *, source="webhook", payload
     if not passes_trigger_filter(trigger, payload):
         return {"status": "filtered"}
     kept = {h: headers.get(h) for h in KEPT_HEADERS if headers.get(h)}
+
+    def store():
+        run = start_run(flow, payload, source=source, dedupe_key=f"delivery:{did}")
+        WebhookDelivery.objects.create(workspace_id=flow.workspace_id, flow=flow, source=source, delivery_id=did,
+                                       content_type=content_type[:200], headers=kept, body=body, run=run)
+        return run
+
     try:
-        with transaction.atomic():
-            run = start_run(flow, payload, source=source, dedupe_key=f"delivery:{did}")
-            WebhookDelivery.objects.create(workspace_id=flow.workspace_id, flow=flow, source=source, delivery_id=did,
-                                           content_type=content_type[:200], headers=kept, body=body, run=run)
+        run = _writes.run(store)  # committed when it returns, possibly with other threads' deliveries
     except IntegrityError:
         existing = WebhookDelivery.objects.filter(flow=flow, delivery_id=did).values_list("run_id", flat=True).first()
         return {"status": "duplicate", "run_id": existing}

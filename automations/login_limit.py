@@ -7,8 +7,9 @@ window passes. A successful login clears its (username, IP) counter.
 
 Counters live in the "shared" cache (settings.CACHES): Redis in scale-out mode (atomic increments, shared
 by every web process), a file cache in the embedded profile (shared by processes on the host; increments
-may race, which at worst lets a few extra attempts through). The client IP is REMOTE_ADDR: behind a
-reverse proxy, make the proxy set it (e.g. gunicorn --forwarded-allow-ips) rather than trusting a header.
+may race, which at worst lets a few extra attempts through). The client IP is REMOTE_ADDR; a header is
+never trusted for it. Behind a reverse proxy every client has the proxy's address, so the per-IP limit
+then counts all of them together: let the proxy throttle logins per client as well.
 """
 from __future__ import annotations
 

@@ -86,7 +86,7 @@ def memory_at_rest() -> dict:
 
     stack = Stack(Path(tempfile.mkdtemp(prefix="flowline-pages-")), FLOWLINE_WORKERS="2")
     try:
-        stack.start_web()
+        stack.start_web(dev=True)
         stack.start_worker()
         for path in ("/health", "/accounts/login/"):
             httpx.get(stack.url + path, timeout=10)

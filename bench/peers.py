@@ -284,12 +284,13 @@ def bench_mode(mode: str, args, crm: FakeCRM, logdir: Path) -> dict:
     data_dir = Path(tempfile.mkdtemp(prefix=f"flowline-peers-{mode}-"))
     env = mode_env(mode, args)
     res["workers"] = int(env["FLOWLINE_WORKERS"])
-    res["web"] = f"gunicorn -w {args.web_workers} --threads {args.threads}"
+    web_workers = args.web_workers or (1 if mode == "embedded" else os.cpu_count() or 1)
+    res["web"] = f"manage.py serve (granian) --workers {web_workers} --threads {args.threads}"
     stack = sampler = None
     try:
         stack = Stack(data_dir, **env)
         flow = stack.create_flow(flow_definition(crm.url), name="Peers bench")
-        stack.start_web(gunicorn_workers=args.web_workers, threads=args.threads)
+        stack.start_web(workers=web_workers, threads=args.threads)
         stack.start_worker()
         url = f"{stack.url}/hooks/{flow['token']}"
         sampler = Sampler(lambda: {name: p.pid for name, p in stack.procs.items()})
@@ -383,9 +384,9 @@ def main():
     ap.add_argument("--conc", default="1,8,32")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--workers", type=int, default=2, help="worker processes in embedded mode (default 2)")
-    ap.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes (default 2)")
-    ap.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker (default 4: with 8, threads "
-                    "holding the SQLite write lock wait for the GIL and the answer p99 grows 3-5x)")
+    ap.add_argument("--web-workers", type=int, default=0, help="web processes (default as `manage.py serve`: 1 on "
+                    "SQLite, one per core on PostgreSQL)")
+    ap.add_argument("--threads", type=int, default=8, help="request threads per web process (default 8)")
     ap.add_argument("--drain-timeout", type=float, default=300)
     ap.add_argument("--paced", type=float, default=50, help="then an open-loop step at this many req/s for the "
                     "answer latency target (0: skip; default 50)")

@@ -12,10 +12,9 @@ def versions(pg_url: str, redis_url: str, peers_work: Path) -> dict:
     from importlib import metadata
 
     import django
-    import gunicorn
 
     v = {"python": platform.python_version(), "django": django.get_version(), "django-q2": metadata.version("django-q2"),
-         "gunicorn": gunicorn.__version__}
+         "granian": metadata.version("granian")}
     try:
         v["wrk"] = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("[")[0].strip()
     except OSError:

@@ -1,5 +1,5 @@
 """Webhook-to-finished-run throughput on PostgreSQL + Redis with 1, 2 and 4 worker clusters (`manage.py worker`
-processes, each a django-q2 qcluster of FLOWLINE_WORKERS processes plus the ticker), 2 gunicorn web processes.
+processes, each a django-q2 qcluster of FLOWLINE_WORKERS processes plus the ticker), 2 web processes (`manage.py serve`).
 
 The job is bench/throughput.py's: webhook -> map 3 fields -> POST to a fake CRM on loopback -> run recorded.
 Per cluster count: a fresh stack (fresh database), N deliveries at a fixed concurrency; reports intake rate,
@@ -86,7 +86,7 @@ def main():
                           FLOWLINE_WEBHOOK_RATE="0", FLOWLINE_QUEUE_LIMIT=str(max(4, args.workers * 2)))
             try:
                 flow = stack.create_flow(flow_definition(crm.url), name="Bench")
-                stack.start_web(gunicorn_workers=args.web_workers)
+                stack.start_web(workers=args.web_workers)
                 for i in range(clusters):
                     stack.start_worker(f"w{i}")
                 time.sleep(3)

@@ -1,5 +1,5 @@
-"""A real Flowline on loopback for end-to-end tests and benchmarks: the web server and `manage.py worker`
-(django-q2 qcluster + ticker) as subprocesses.
+"""A real Flowline on loopback for end-to-end tests and benchmarks: the production web server
+(`manage.py serve`) and `manage.py worker` (django-q2 cluster + pumps + ticker) as subprocesses.
 
 Embedded (default): SQLite files in its own data dir, the ORM broker.
 Scaled: when DATABASE_URL / REDIS_URL are given (as keyword arguments or in the environment, as
@@ -86,15 +86,12 @@ class Stack:
         self.procs[name] = p
         return p
 
-    def start_web(self, gunicorn_workers: int = 0, threads: int = 8):
-        if gunicorn_workers:
-            p = subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "automations.wsgi", "-b",
-                                  f"127.0.0.1:{self.port}", "-w", str(gunicorn_workers), "--threads", str(threads), "--reuse-port",
-                                  "--log-level", "warning"], cwd=ROOT, env=self.env, start_new_session=True,
-                                 stdout=open(self.data_dir / "web.log", "ab"), stderr=subprocess.STDOUT)
-            self.procs["web"] = p
-        else:
+    def start_web(self, workers: int = 1, threads: int = 8, dev: bool = False):
+        """The production web server (`manage.py serve`: Granian), or Django's runserver with `dev`."""
+        if dev:
             self.start("web", "runserver", "--noreload", "--skip-checks", f"127.0.0.1:{self.port}")
+        else:
+            self.start("web", "serve", "--port", str(self.port), "--workers", str(workers), "--threads", str(threads))
         deadline = time.time() + 30
         while time.time() < deadline:
             try:

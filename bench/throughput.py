@@ -154,7 +154,7 @@ def main():
         stack = Stack(Path(tmp), **env)
         try:
             flow = stack.create_flow(flow_definition(crm.url), name="Bench")
-            stack.start_web(gunicorn_workers=args.web_workers)
+            stack.start_web(workers=args.web_workers)
             stack.start_worker()
             time.sleep(2)
             results = []

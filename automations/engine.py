@@ -27,7 +27,7 @@ from django.utils.module_loading import import_string
 from connectors import errors, registry
 from connectors.context import Result, StepContext
 
-from . import mapping
+from . import fastsql, mapping
 from .models import Connection, FlowVersion, Run, StepResult, Workspace
 from .redaction import redact, secret_values
 from . import rollup
@@ -78,11 +78,11 @@ def start_run(flow, payload, *, source="manual", version=None, dedupe_key=None, 
     version_id = version.pk if version else flow.published_id
     if version_id is None:
         raise ValueError(f"Flow {flow.pk} has no published version")
-    return Run.objects.create(
+    return fastsql.insert(Run(
         workspace_id=flow.workspace_id, flow=flow, version_id=version_id, source=source,
         trigger_payload=payload, summary=summarize(payload), dedupe_key=dedupe_key,
         replay_of=replay_of, enqueued_at=timezone.now(),
-    )
+    ))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,8 +158,12 @@ def release(runs) -> None:
         _owned(run).update(status=Run.QUEUED, lease_owner="", lease_until=None, claims=F("claims") - 1)
 
 
+def _owned_where(run) -> dict:
+    return {"id": run.pk, "status": Run.RUNNING, "lease_owner": WORKER_ID}
+
+
 def _owned(run):
-    return Run.objects.filter(pk=run.pk, status=Run.RUNNING, lease_owner=WORKER_ID)
+    return Run.objects.filter(**_owned_where(run))
 
 
 def renew_lease(run):
@@ -170,7 +174,7 @@ def renew_lease(run):
     renewed = getattr(run, "_lease_renewed_at", None)
     if renewed and now - renewed < lease / 3:
         return
-    if not _owned(run).update(lease_until=now + lease):
+    if not fastsql.update_where(Run, _owned_where(run), {"lease_until": now + lease}):
         raise LeaseLost()
     run._lease_renewed_at = now
 
@@ -186,7 +190,7 @@ def finish(run, status, *, error: errors.StepError | None = None, error_step="",
         fields.update(error_category="", error_message="", error_step="")
     with transaction.atomic():
         _save_outcomes(outcomes)
-        if not rollup.finish(_owned(run), run, **fields):
+        if not rollup.finish(_owned_where(run), run, **fields):
             return
     try:  # runs history: auto-retry, alerts, auto-pause (automations/alerts.py); never breaks a run
         from .alerts import on_run_finished; on_run_finished(run.pk, status)  # noqa: E702
@@ -197,12 +201,13 @@ def finish(run, status, *, error: errors.StepError | None = None, error_step="",
 def park(run, due_at, outcomes=()):
     with transaction.atomic():
         _save_outcomes(outcomes)
-        _owned(run).update(status=Run.WAITING, due_at=due_at, lease_owner="", lease_until=None)
+        fastsql.update_where(Run, _owned_where(run), {"status": Run.WAITING, "due_at": due_at, "lease_owner": "",
+                                                      "lease_until": None})
 
 
 def _save_outcomes(results) -> None:
     for res in results:
-        res.save(update_fields=OUTCOME_FIELDS)
+        fastsql.update(res, OUTCOME_FIELDS)
     if isinstance(results, list):
         results.clear()
 
@@ -343,7 +348,7 @@ class RunExecution:
             if res.due_at and res.due_at > now:
                 raise Park(res.due_at)
             res.status, res.finished_at = StepResult.SUCCEEDED, now
-            self._write(lambda: res.save(update_fields=["status", "finished_at"]))
+            self._write(lambda: fastsql.update(res, ["status", "finished_at"]))
             return res
         if res and res.status == StepResult.RETRYING and res.due_at and res.due_at > now:
             raise Park(res.due_at)
@@ -383,7 +388,7 @@ class RunExecution:
         if key == "flow.paths":
             mapped["branches"] = [{"conditions": b.get("conditions") or {}} for b in step.get("branches") or []]
         res.input = redact(mapped, self.secrets)
-        self._write(res.save)  # durable "running" marker before any side effect
+        self._write(lambda: fastsql.save(res))  # durable "running" marker before any side effect
         connection = self.connections.get(step.get("connection")) if step.get("connection") else None
         ctx = StepContext(inputs=mapped, credentials=connection, idempotency_key=res.idempotency_key, data=data,
                           run_id=run.pk, workspace_id=run.workspace_id)
@@ -445,7 +450,7 @@ class RunExecution:
         exc.message = redact(exc.message, self.secrets)
         res.status, res.error_category, res.error_message = StepResult.FAILED, exc.category, exc.message
         res.finished_at = res.finished_at or timezone.now()
-        self._write(res.save)
+        self._write(lambda: fastsql.save(res))
         raise StepFailed(res.path, exc)
 
 

@@ -15,7 +15,7 @@ import uuid
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError
 
-from . import conditions, mapping
+from . import conditions, fastsql, mapping
 from .groupcommit import GroupCommit
 from .engine import definition, start_run
 from .models import WebhookDelivery
@@ -119,8 +119,8 @@ def accept(flow, body: bytes, headers, query: dict, *, source="webhook", payload
 
     def store():
         run = start_run(flow, payload, source=source, dedupe_key=f"delivery:{did}")
-        WebhookDelivery.objects.create(workspace_id=flow.workspace_id, flow=flow, source=source, delivery_id=did,
-                                       content_type=content_type[:200], headers=kept, body=body, run=run)
+        fastsql.insert(WebhookDelivery(workspace_id=flow.workspace_id, flow=flow, source=source, delivery_id=did,
+                                       content_type=content_type[:200], headers=kept, body=body, run=run))
         return run
 
     try:

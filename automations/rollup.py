@@ -31,6 +31,7 @@ from django.db import connections, router, transaction
 from django.db.models import Case, Count, Sum, Value, When
 from django.utils import timezone
 
+from . import fastsql
 from .models import Run, RunRollup
 
 # Runs in progress are not in the rollup: counted from the partial covering index `run_ws_live`, which
@@ -84,19 +85,20 @@ def transition(runs, *, status: str, **fields) -> int:
         return updated
 
 
-def finish(runs, run, *, status: str, **fields) -> int:
-    """`transition()` for a run this worker owns (`runs` selects it RUNNING under our lease, a status
+def finish(where: dict, run, *, status: str, **fields) -> int:
+    """`transition()` for a run this worker owns (`where`: its id, status RUNNING and our lease, a status
     the rollup never counts): the conditional UPDATE itself proves the old status, and the key comes
     from the run in hand (`run.workspace_timezone` or `run.workspace` loaded with it), so no row is read. One transaction."""
     if status == Run.FAILED and "error_category" not in fields:
-        return transition(runs, status=status, **fields)
-    with transaction.atomic(using=runs.db, savepoint=False):  # inside engine.finish's transaction
-        updated = runs.update(status=status, **fields)
+        return transition(Run.objects.filter(**where), status=status, **fields)
+    alias = router.db_for_write(Run)
+    with transaction.atomic(using=alias, savepoint=False):  # inside engine.finish's transaction
+        updated = fastsql.update_where(Run, where, {"status": status, **fields})
         if updated and status in Run.TERMINAL:
             row = {"workspace_id": run.workspace_id, "flow_id": run.flow_id, "created": run.created, "status": status,
                    "error_category": fields.get("error_category", ""), "tasks_used": fields.get("tasks_used", 0),
                    "workspace__timezone": getattr(run, "workspace_timezone", None) or run.workspace.timezone}
-            _add({_key(row): (1, row["tasks_used"])}, runs.db)
+            _add({_key(row): (1, row["tasks_used"])}, alias)
         return updated
 
 

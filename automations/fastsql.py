@@ -1,0 +1,104 @@
+"""Single-row INSERT and UPDATE with the SQL text built once: the writes of a webhook and of a run's steps.
+
+Django compiles every ORM query from scratch. On the hot path (a webhook's run and delivery, a step's
+"running" marker and its outcome) that compilation was about a fifth of the CPU spent per run
+(cProfile of the intake and of the pump, issue 11's notes). These helpers build the SQL text once per
+model, field list and database, and per call only convert the values, with the fields' own
+conversions (`pre_save`, then `get_db_prep_save`), so a row written here is the row `Model.save()`
+writes: same columns, same defaults, same JSON and date encoding, `auto_now` honoured.
+
+A model with pre_save/post_save receivers goes through `save()` (the signals must run).
+"""
+from __future__ import annotations
+
+from django.db import DatabaseError, connections, router
+from django.db.models import signals
+
+_sql: dict[tuple, tuple[str, list]] = {}
+
+
+def _plain(model) -> bool:
+    return not (signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model))
+
+
+def insert(obj):
+    """INSERT `obj` (a new instance, pk not set) and set its pk, as `obj.save(force_insert=True)` does."""
+    model = type(obj)
+    alias = router.db_for_write(model, instance=obj)
+    conn = connections[alias]
+    if (obj.pk is not None or model._meta.auto_field is None or not _plain(model)
+            or not conn.features.can_return_columns_from_insert):
+        obj.save(force_insert=True, using=alias)
+        return obj
+    key = ("insert", model, alias)
+    if key not in _sql:
+        meta, qn = model._meta, conn.ops.quote_name
+        fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
+        _sql[key] = (f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+                     f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {qn(meta.pk.column)}", fields)
+    sql, fields = _sql[key]
+    obj._prepare_related_fields_for_save(operation_name="save")
+    params = [f.get_db_prep_save(f.pre_save(obj, True), connection=conn) for f in fields]
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        pk = cursor.fetchone()[0]
+    setattr(obj, model._meta.pk.attname, model._meta.pk.to_python(pk))
+    obj._state.adding, obj._state.db = False, alias
+    return obj
+
+
+def update(obj, field_names=None) -> int:
+    """UPDATE the row of `obj` (already saved) with its current values of `field_names` (default: every
+    field), as `obj.save(update_fields=field_names)` does. Returns the number of rows updated."""
+    model = type(obj)
+    alias = obj._state.db or router.db_for_write(model, instance=obj)
+    conn = connections[alias]
+    names = tuple(field_names) if field_names is not None else None
+    if not _plain(model):
+        obj.save(update_fields=names, using=alias)
+        return 1
+    key = ("update", model, alias, names)
+    if key not in _sql:
+        meta, qn = model._meta, conn.ops.quote_name
+        fields = ([meta.get_field(n) for n in names] if names is not None
+                  else [f for f in meta.local_concrete_fields if not f.primary_key])
+        _sql[key] = (f"UPDATE {qn(meta.db_table)} SET {', '.join(f'{qn(f.column)} = %s' for f in fields)} "
+                     f"WHERE {qn(meta.pk.column)} = %s", fields)
+    sql, fields = _sql[key]
+    params = [f.get_db_prep_save(f.pre_save(obj, False), connection=conn) for f in fields]
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params + [obj.pk])
+        updated = cursor.rowcount
+    if not updated and names is not None:
+        raise DatabaseError("Save with update_fields did not affect any rows.")  # as save(update_fields=...)
+    return updated
+
+
+def update_where(model, where: dict, values: dict) -> int:
+    """`model.objects.filter(**where).update(**values)` for equality conditions on columns (no None) and
+    plain values (no expressions). Returns the number of rows updated."""
+    alias = router.db_for_write(model)
+    conn = connections[alias]
+    key = ("where", model, alias, tuple(where), tuple(values))
+    if key not in _sql:
+        meta, qn = model._meta, conn.ops.quote_name
+        sets, conds = [meta.get_field(n) for n in values], [meta.get_field(n) for n in where]
+        _sql[key] = (f"UPDATE {qn(meta.db_table)} SET {', '.join(f'{qn(f.column)} = %s' for f in sets)} "
+                     f"WHERE {' AND '.join(f'{qn(f.column)} = %s' for f in conds)}", (sets, conds))
+    sql, (sets, conds) = _sql[key]
+    if any(v is None for v in where.values()) or any(hasattr(v, "resolve_expression") for v in values.values()):
+        raise ValueError("update_where takes equality conditions and plain values")
+    params = [f.get_db_prep_save(values[f.name], connection=conn) for f in sets]
+    params += [f.get_db_prep_value(where[f.name], conn, prepared=False) for f in conds]
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def save(obj):
+    """`insert` for a new instance, else `update` of every field."""
+    if obj._state.adding and obj.pk is None:
+        return insert(obj)
+    if not update(obj):  # the row is gone: save() would insert it again, so let it
+        obj.save()
+    return obj

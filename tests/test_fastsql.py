@@ -1,0 +1,112 @@
+"""automations/fastsql.py writes the same rows as Model.save() / QuerySet.update(), with the SQL built once."""
+from datetime import datetime, timezone as tz
+
+import pytest
+from django.db import DatabaseError, connection
+from django.db.models import signals
+
+from automations import fastsql
+from automations.models import Flow, Run, StepResult, WebhookDelivery
+
+WHEN = datetime(2026, 12, 7, 10, 30, 15, 123456, tzinfo=tz.utc)
+
+
+def _row(obj):
+    table = connection.ops.quote_name(type(obj)._meta.db_table)
+    with connection.cursor() as c:
+        c.execute(f"SELECT * FROM {table} WHERE id = %s", [obj.pk])
+        names = [d[0] for d in c.description]
+        return {n: (bytes(v) if isinstance(v, memoryview) else v) for n, v in zip(names, c.fetchone()) if n != "id"}
+
+
+@pytest.fixture
+def flow(make_flow):
+    return make_flow([{"id": "f", "operation": "flow.formatter", "inputs": {"value": "x", "transform": "lower"}}])
+
+
+def _run(flow, **kw):
+    return Run(workspace_id=flow.workspace_id, flow=flow, version_id=flow.published_id, source="webhook",
+               trigger_payload={"data": {"name": "Zoë", "n": [1, 2.5, None, True]}}, summary="Zoë",
+               enqueued_at=WHEN, created=WHEN, **kw)
+
+
+def test_insert_writes_the_row_save_writes(flow):
+    a, b = _run(flow, dedupe_key="a"), _run(flow, dedupe_key="b")
+    a.save()
+    fastsql.insert(b)
+    assert b.pk and b.pk != a.pk and not b._state.adding and b._state.db == "default"
+    assert _row(b) == {**_row(a), "dedupe_key": "b"}
+    d1 = WebhookDelivery(workspace_id=flow.workspace_id, flow=flow, delivery_id="x", headers={"k": "v"},
+                         body=b"\x00\xffraw", run=b, received_at=WHEN)
+    d2 = WebhookDelivery(workspace_id=flow.workspace_id, flow=flow, delivery_id="y", headers={"k": "v"},
+                         body=b"\x00\xffraw", run=b, received_at=WHEN)
+    d1.save()
+    fastsql.insert(d2)
+    assert _row(d2) == {**_row(d1), "delivery_id": "y"}
+    assert bytes(WebhookDelivery.objects.get(pk=d2.pk).body) == b"\x00\xffraw"
+
+
+def test_a_duplicate_insert_fails_like_save(flow):  # run_dedupe_per_flow: (flow, dedupe_key) is unique
+    fastsql.insert(_run(flow, dedupe_key="same"))
+    with pytest.raises(DatabaseError):
+        fastsql.insert(_run(flow, dedupe_key="same"))
+
+
+def test_update_writes_the_fields_save_writes(flow):
+    run = fastsql.insert(_run(flow))
+    a = StepResult(run=run, workspace_id=run.workspace_id, path="s1", step_id="s1", operation="http.request")
+    b = StepResult(run=run, workspace_id=run.workspace_id, path="s2", step_id="s2", operation="http.request")
+    a.save()
+    fastsql.save(b)
+    for res in (a, b):
+        res.status, res.finished_at, res.output = StepResult.SUCCEEDED, WHEN, {"id": "crm_1", "ok": True}
+        res.attempt_log = [{"attempt": 1, "ms": 12}]
+    a.save(update_fields=["status", "finished_at", "output", "attempt_log"])
+    assert fastsql.update(b, ["status", "finished_at", "output", "attempt_log"]) == 1
+    assert _row(b) == {**_row(a), "path": "s2", "step_id": "s2"}
+    b.error_message = "all fields"
+    fastsql.save(b)
+    assert StepResult.objects.get(pk=b.pk).error_message == "all fields"
+
+
+def test_update_honours_auto_now(flow):
+    before = Flow.objects.get(pk=flow.pk).updated
+    flow.name = "Renamed"
+    fastsql.update(flow, ["name", "updated"])
+    fresh = Flow.objects.get(pk=flow.pk)
+    assert fresh.name == "Renamed" and fresh.updated > before
+
+
+def test_update_of_a_missing_row_fails_like_save(flow):
+    run = fastsql.insert(_run(flow))
+    Run.objects.filter(pk=run.pk).delete()
+    with pytest.raises(DatabaseError, match="did not affect any rows"):
+        fastsql.update(run, ["status"])
+
+
+def test_update_where_is_a_conditional_update(flow):
+    run = fastsql.insert(_run(flow, status=Run.RUNNING, lease_owner="w1"))
+    assert fastsql.update_where(Run, {"id": run.pk, "status": Run.RUNNING, "lease_owner": "w2"}, {"status": Run.SUCCEEDED}) == 0
+    assert fastsql.update_where(Run, {"id": run.pk, "status": Run.RUNNING, "lease_owner": "w1"},
+                                {"status": Run.SUCCEEDED, "finished_at": WHEN, "lease_until": None}) == 1
+    fresh = Run.objects.get(pk=run.pk)
+    assert (fresh.status, fresh.finished_at, fresh.lease_until) == (Run.SUCCEEDED, WHEN, None)
+    with pytest.raises(ValueError):
+        fastsql.update_where(Run, {"id": run.pk, "lease_until": None}, {"status": Run.FAILED})
+
+
+def test_models_with_save_signals_go_through_save(flow):
+    seen = []
+
+    def receiver(sender, instance, **kw):
+        seen.append(instance.pk)
+
+    signals.post_save.connect(receiver, sender=Run)
+    try:
+        run = fastsql.insert(_run(flow))
+        run.summary = "changed"
+        fastsql.update(run, ["summary"])
+    finally:
+        signals.post_save.disconnect(receiver, sender=Run)
+    assert seen == [run.pk, run.pk]
+    assert Run.objects.get(pk=run.pk).summary == "changed"

@@ -56,7 +56,7 @@ SCALED_ENV = DATABASE_URL=$(PG_URL)/flowline REDIS_URL=$(REDIS)/0 FLOWLINE_ALLOW
 test-scaled: install
 	$(BIN)/python -c "import redis; redis.Redis.from_url('$(REDIS)/15').flushdb()"
 	DATABASE_URL=$(PG_URL)/flowline_test REDIS_URL=$(REDIS)/15 $(BIN)/python -m pytest \
-	  tests/test_engine.py tests/e2e tests/triggers tests/agency tests/faults tests/security
+	  tests/test_engine.py tests/test_fastsql.py tests/test_groupcommit.py tests/e2e tests/triggers tests/agency tests/faults tests/security
 
 # Long fault soak (opt-in): workers SIGKILLed every few seconds for FLOWLINE_SOAK_SECONDS (default 600).
 test-soak: install

@@ -75,13 +75,6 @@ def spec_operations() -> dict[str, Operation]:
     return _SPEC_OPERATIONS
 
 
-def entry_for(method: str, path: str) -> dict:
-    for e in _entries():
-        if e["method"] == method and e["path"] == path:
-            return e
-    raise LookupError(f"no GoHighLevel operation {method} {path}")
-
-
 _STORED: dict[bytes, StoredJson] = {}  # one per distinct schema of the catalogue (~800)
 
 

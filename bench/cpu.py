@@ -1,0 +1,137 @@
+"""CPU per webhook and per run, in one process and one thread (no HTTP server, no contention): the
+figures issue 11's notes compare between checkouts. Uses the peers' job (bench/peers.py).
+
+    .venv/bin/python bench/cpu.py web 4000              # webhooks through automations.wsgi
+    .venv/bin/python bench/cpu.py web 4000 --pages      # ... through the pages' full middleware chain
+    .venv/bin/python bench/cpu.py pump 2000             # runs claimed and executed by a Pump (HTTP step to a local server)
+    .venv/bin/python bench/cpu.py pump 2000 --profile   # cProfile, sorted by cumulative time
+
+Prints thread CPU ms per webhook / run. A fresh SQLite data dir in /tmp each time. Used by the bench only.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.update(FLOWLINE_DATA_DIR=tempfile.mkdtemp(prefix="flowline-cpu-"), FLOWLINE_WEBHOOK_RATE="0",
+                  FLOWLINE_DEBUG="0", FLOWLINE_LOG_LEVEL="WARNING", FLOWLINE_ALLOW_LOOPBACK="1")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "automations.settings")
+BODY = (b'{"event":"form.submitted","form_id":"contact-us","data":{"first_name":"Ada","last_name":"Lovelace",'
+        b'"email_address":"ada+1@example.com","company":"Analytical Engines","message":"please call me back"}}')
+
+
+class CRM(BaseHTTPRequestHandler):
+    protocol_version, disable_nagle_algorithm = "HTTP/1.1", True
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "11")
+        self.end_headers()
+        self.wfile.write(b'{"id":"c1"}')
+
+
+def setup(crm_url: str):
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from automations.flows import publish
+    from automations.models import Flow, Workspace
+    from bench.peers import flow_definition
+
+    call_command("migrate", verbosity=0)
+    ws = Workspace.objects.create(name="CPU", slug="cpu")
+    flow = Flow.objects.create(workspace=ws, name="CPU", enabled=True, draft=flow_definition(crm_url))
+    publish(flow)
+    flow.refresh_from_db()
+    return flow
+
+
+def web(flow, pages: bool):
+    import automations.wsgi as wsgi
+
+    app = getattr(wsgi, "_pages", wsgi.application) if pages else wsgi.application
+
+    def one():
+        status = []
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": f"/hooks/{flow.webhook_token}", "QUERY_STRING": "",
+                   "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000", "SERVER_PROTOCOL": "HTTP/1.1",
+                   "HTTP_HOST": "127.0.0.1:8000", "wsgi.url_scheme": "http", "CONTENT_TYPE": "application/json",
+                   "CONTENT_LENGTH": str(len(BODY)), "wsgi.input": io.BytesIO(BODY)}
+        answer = app(environ, lambda s, h: status.append(s))
+        b"".join(answer)
+        answer.close()
+        assert status[0].startswith("200"), status
+    return one
+
+
+def pump(flow, n: int):
+    from automations import intake
+    from automations.pump import Pump
+
+    p = Pump(batch=4)
+
+    def fill(k):
+        for _ in range(k):
+            intake.accept(flow, BODY, {"content-type": "application/json"}, {}, payload=json.loads(BODY))
+    fill(200)  # warm-up
+    while p.pump_once():
+        pass
+    fill(n)
+    return lambda: [None for _ in iter(p.pump_once, 0)]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("what", choices=("web", "pump"))
+    ap.add_argument("n", type=int)
+    ap.add_argument("--pages", action="store_true", help="web: the pages' full middleware chain")
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CRM)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    flow = setup(f"http://127.0.0.1:{server.server_address[1]}/contacts")
+    if args.what == "web":
+        one = web(flow, args.pages)
+        for _ in range(200):  # warm-up
+            one()
+        work = lambda: [one() for _ in range(args.n)]  # noqa: E731
+    else:
+        work = pump(flow, args.n)
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(work)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+        return
+    cpu, wall = time.thread_time(), time.perf_counter()
+    work()
+    cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+    unit = "webhook" if args.what == "web" else "run"
+    print(f"{args.what}: {1000 * cpu / args.n:.3f} ms CPU per {unit}, {1000 * wall / args.n:.3f} ms wall ({args.n} {unit}s)")
+    if args.what == "pump":
+        from automations.models import Run
+
+        print(f"runs succeeded: {Run.objects.filter(status='succeeded').count()} of {Run.objects.count()}")
+
+
+if __name__ == "__main__":
+    main()

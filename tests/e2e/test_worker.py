@@ -1,6 +1,9 @@
 """End to end over real HTTP with a real qcluster: webhook in -> mapped -> HTTP request out.
 Then the same under SIGKILL of the worker mid-run: every run ends once, nothing lost or doubled."""
 import json
+import os
+import signal
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -108,5 +111,46 @@ def test_sigkill_mid_run_loses_nothing_and_doubles_nothing(stack):
         repeated = len(crm.requests) - n
         flagged = stack.sql("select count(*) from automations_stepresult where possible_duplicate=1")[0][0]
         assert repeated <= flagged  # a repeated call only where the step says it may have been
+    finally:
+        crm.close()
+
+
+def _children(pid: int) -> set[int]:
+    return {int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()}
+
+
+def test_worker_processes_forked_again_beside_the_pusher_and_monitor_threads_work(stack):
+    """The sentinel's pusher and monitor are threads (automations/forkgate.py makes forking beside them safe):
+    SIGKILL its worker processes again and again while tasks flow through the pusher and the monitor; each is
+    forked again, and the new ones run django-q2 tasks (successes acknowledged, failures saved by the monitor)
+    and runs (their pumps)."""
+    crm = FakeCRM()
+    enqueue = ("from django_q.tasks import async_task; from automations.tasks import broker\n"
+               "for i in range({n}): async_task('math.sqrt', {x}, broker=broker())")
+    try:
+        flow = stack.create_flow(crm_flow(crm.url))
+        stack.start_web()
+        proc = stack.start_worker()
+        children = stack.wait_for(lambda: len(kids := _children(proc.pid)) == 2 and kids, what="2 worker processes")
+        stop = threading.Event()
+        feeder = threading.Thread(target=lambda: [stack.python(enqueue.format(n=20, x=4)) for _ in iter(stop.is_set, True)])
+        feeder.start()
+        try:
+            for _ in range(5):
+                victim = sorted(children)[0]
+                os.kill(victim, signal.SIGKILL)
+                children = stack.wait_for(lambda: len(kids := _children(proc.pid)) == 2 and victim not in kids and kids,
+                                          timeout=30, what="the killed worker process forked again")
+        finally:
+            stop.set()
+            feeder.join()
+        stack.python(enqueue.format(n=5, x=-1))  # ValueError: math domain error, saved as failures
+        check = ("from django_q.models import Failure; from automations.tasks import broker\n"
+                 "print(Failure.objects.count(), broker().queue_size())")
+        stack.wait_for(lambda: stack.python(check).split()[-2:] == ["5", "0"], what="failures saved, the queue drained")
+        r = httpx.post(f"{stack.url}/hooks/{flow['token']}", json={"name": "Ada Lovelace", "email": "ada@example.com"})
+        stack.wait_for(lambda: stack.sql("select status from automations_run where id=?", r.json()["run_id"])[0][0] == "succeeded",
+                       what="the run to succeed in a forked-again worker")
+        assert _children(proc.pid) == children and proc.poll() is None
     finally:
         crm.close()

@@ -70,8 +70,9 @@ class Supervisor(Sentinel):
         An idle worker process waits for its next task inside `task_queue.get()`, holding the queue's reader
         lock (a process-shared semaphore) for the whole wait. Killed there (SIGKILL, the OOM killer), it never
         releases it: every other worker blocks on that lock for ever and no django-q2 task (trigger, poll,
-        replay) runs again, while the cluster looks healthy. A live worker holding the lock takes a queued
-        task at once, so tasks queued with the lock held for `patience` seconds mean its holder is gone."""
+        replay) runs again, while the cluster looks healthy. A live worker holding the lock reads a task from the
+        queue's pipe at once, so a task left in the pipe with the lock held for `patience` seconds means its
+        holder is gone."""
         since = None
         while not self.stop_event.wait(every):
             if not self._reader_lock_stuck():
@@ -84,8 +85,12 @@ class Supervisor(Sentinel):
                 logger.critical("the task queue's reader lock was held by a dead worker process; released it")
 
     def _reader_lock_stuck(self) -> bool:
-        """Tasks are queued and the reader lock is taken."""
-        if self.task_queue.qsize() == 0:
+        """A task waits in the queue's pipe and the reader lock is taken. (The pipe, not `qsize()`: a worker
+        killed between reading a task and counting it leaves `qsize()` one too high for good.)"""
+        try:
+            if not self.task_queue._reader.poll(0):
+                return False
+        except (OSError, ValueError):  # closed on shutdown
             return False
         if self.task_queue._rlock.acquire(False):
             self.task_queue._rlock.release()

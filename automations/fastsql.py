@@ -8,10 +8,17 @@ conversions (`pre_save`, then `get_db_prep_save`), so a row written here is the 
 writes: same columns, same defaults, same JSON and date encoding, `auto_now` honoured.
 
 A model with pre_save/post_save receivers goes through `save()` (the signals must run).
+
+On PostgreSQL the statements are server-side prepared (psycopg's `prepare=True` on Django's own connection,
+inside its transactions, with its error classes): PostgreSQL parses and plans each once per connection,
+and the values travel as parameters instead of being quoted into the text by the client.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from django.db import DatabaseError, connections, router
+from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import signals
 
 _sql: dict[tuple, tuple[str, list]] = {}
@@ -39,9 +46,7 @@ def insert(obj):
     sql, fields = _sql[key]
     obj._prepare_related_fields_for_save(operation_name="save")
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection=conn) for f in fields]
-    with conn.cursor() as cursor:
-        cursor.execute(sql, params)
-        pk = cursor.fetchone()[0]
+    pk = _execute(conn, sql, params, fetch=True)[0]
     setattr(obj, model._meta.pk.attname, model._meta.pk.to_python(pk))
     obj._state.adding, obj._state.db = False, alias
     return obj
@@ -66,9 +71,7 @@ def update(obj, field_names=None) -> int:
                      f"WHERE {qn(meta.pk.column)} = %s", fields)
     sql, fields = _sql[key]
     params = [f.get_db_prep_save(f.pre_save(obj, False), connection=conn) for f in fields]
-    with conn.cursor() as cursor:
-        cursor.execute(sql, params + [obj.pk])
-        updated = cursor.rowcount
+    updated = _execute(conn, sql, params + [obj.pk])
     if not updated and names is not None:
         raise DatabaseError("Save with update_fields did not affect any rows.")  # as save(update_fields=...)
     return updated
@@ -90,9 +93,26 @@ def update_where(model, where: dict, values: dict) -> int:
         raise ValueError("update_where takes equality conditions and plain values")
     params = [f.get_db_prep_save(values[f.name], connection=conn) for f in sets]
     params += [f.get_db_prep_value(where[f.name], conn, prepared=False) for f in conds]
-    with conn.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+    return _execute(conn, sql, params)
+
+
+def _execute(conn, sql: str, params: list, fetch=False):
+    """Run one statement on Django's connection `conn`: the first row with `fetch`, else the row count."""
+    if conn.vendor != "postgresql":
+        with conn.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone() if fetch else cursor.rowcount
+    conn.close_if_health_check_failed()  # what Django's cursor() and execute() check first
+    conn.ensure_connection()
+    conn.validate_thread_sharing()
+    conn.validate_no_broken_transaction()
+    from psycopg import Cursor  # Django's connection makes client-side binding cursors, which cannot prepare
+
+    with Cursor(conn.connection) as cursor:
+        logged = CursorDebugWrapper(cursor, conn).debug_sql(sql, params) if conn.queries_logged else nullcontext()
+        with logged, conn.wrap_database_errors:  # psycopg's errors as django.db's (IntegrityError, OperationalError...)
+            cursor.execute(sql, params, prepare=True)
+            return cursor.fetchone() if fetch else cursor.rowcount
 
 
 def save(obj):

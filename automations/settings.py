@@ -92,6 +92,11 @@ def _database_from_url(url: str) -> dict:
     if u.scheme not in ("postgres", "postgresql"):
         raise ImproperlyConfigured("DATABASE_URL must be a postgresql:// URL")
     opts = {k: v[0] for k, v in parse_qs(u.query).items()}
+    # Server-side prepared statements for the hot path's writes (automations/fastsql.py); Django's own
+    # cursors bind on the client and never prepare. `?prepare_threshold=none` turns them off (a pgbouncer in
+    # transaction mode older than 1.21 cannot keep them).
+    threshold = opts.pop("prepare_threshold", "5")
+    opts["prepare_threshold"] = None if threshold.lower() == "none" else int(threshold)
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": unquote(u.path.lstrip("/")) or "flowline",

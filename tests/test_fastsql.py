@@ -110,3 +110,26 @@ def test_models_with_save_signals_go_through_save(flow):
         signals.post_save.disconnect(receiver, sender=Run)
     assert seen == [run.pk, run.pk]
     assert Run.objects.get(pk=run.pk).summary == "changed"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side prepared statements: PostgreSQL (make test-scaled)")
+def test_on_postgresql_the_statements_are_prepared_once_per_connection(flow):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:  # still visible to Django's query log
+        for key in ("p1", "p2", "p3"):
+            fastsql.update_where(Run, {"id": fastsql.insert(_run(flow, dedupe_key=key)).pk}, {"summary": key})
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT", "UPDATE"] * 3
+    with connection.cursor() as c:
+        c.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
+        prepared = [s for (s,) in c.fetchall() if "automations_run" in s]
+    assert len(prepared) == 2 and {s.split()[0] for s in prepared} == {"INSERT", "UPDATE"}, prepared
+    assert sorted(Run.objects.filter(dedupe_key__startswith="p").values_list("summary", flat=True)) == ["p1", "p2", "p3"]
+
+
+def test_database_url_turns_prepared_statements_on_or_off():
+    from automations.settings import _database_from_url
+
+    assert _database_from_url("postgresql://u@h:5432/db")["OPTIONS"] == {"prepare_threshold": 5}
+    assert _database_from_url("postgresql://u@h/db?prepare_threshold=none&sslmode=require")["OPTIONS"] == \
+        {"prepare_threshold": None, "sslmode": "require"}

@@ -1,5 +1,6 @@
 """Rate limits: webhooks per workspace (reliability.md F11) and login throttling."""
 import threading
+import time
 import uuid
 
 import pytest
@@ -82,9 +83,11 @@ def test_redis_bucket_is_shared_and_atomic(limits, settings):
             allowed.append(ok)
 
     threads = [threading.Thread(target=hit) for _ in range(40)]
+    started = time.monotonic()
     [t.start() for t in threads]
     [t.join() for t in threads]
-    assert 10 <= allowed.count(True) <= 12  # burst of 10 (+ what refilled during the test)
+    refilled = 5 * (time.monotonic() - started)  # 5 tokens a second; a loaded machine takes longer
+    assert 10 <= allowed.count(True) <= 10 + int(refilled) + 1  # the burst of 10, plus what refilled meanwhile
     wait = ratelimit_hooks.wait_seconds(4242)
     assert 0 < wait <= 1 / 5 + 0.05
     assert ratelimit_hooks.wait_seconds(4243) == 0  # another workspace

@@ -121,10 +121,9 @@ def claim_queued(limit: int = 1) -> list[Run]:
     claim_sql = (f"UPDATE {table} SET status = 'running', lease_owner = %s, lease_until = %s, claims = claims + 1, "
                  f"due_at = NULL, started_at = COALESCE(started_at, %s) WHERE id IN ({pick}) RETURNING id")
     lease_until = now + timedelta(seconds=settings.RUN_LEASE_SECONDS)
-    with conn.cursor() as cursor:
-        cursor.execute(claim_sql, [WORKER_ID, conn.ops.adapt_datetimefield_value(lease_until),
-                                   conn.ops.adapt_datetimefield_value(now), limit])
-        ids = sorted(row[0] for row in cursor.fetchall())
+    ids = sorted(row[0] for row in fastsql.execute(conn, claim_sql, [
+        WORKER_ID, conn.ops.adapt_datetimefield_value(lease_until), conn.ops.adapt_datetimefield_value(now), limit],
+        fetch="all"))
     if not ids:
         return []
     load_sql = (f"SELECT r.*, w.timezone AS workspace_timezone, EXISTS (SELECT 1 FROM {StepResult._meta.db_table} s "

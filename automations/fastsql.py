@@ -46,7 +46,7 @@ def insert(obj):
     sql, fields = _sql[key]
     obj._prepare_related_fields_for_save(operation_name="save")
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection=conn) for f in fields]
-    pk = _execute(conn, sql, params, fetch=True)[0]
+    pk = execute(conn, sql, params, fetch="one")[0]
     setattr(obj, model._meta.pk.attname, model._meta.pk.to_python(pk))
     obj._state.adding, obj._state.db = False, alias
     return obj
@@ -71,7 +71,7 @@ def update(obj, field_names=None) -> int:
                      f"WHERE {qn(meta.pk.column)} = %s", fields)
     sql, fields = _sql[key]
     params = [f.get_db_prep_save(f.pre_save(obj, False), connection=conn) for f in fields]
-    updated = _execute(conn, sql, params + [obj.pk])
+    updated = execute(conn, sql, params + [obj.pk])
     if not updated and names is not None:
         raise DatabaseError("Save with update_fields did not affect any rows.")  # as save(update_fields=...)
     return updated
@@ -93,15 +93,16 @@ def update_where(model, where: dict, values: dict) -> int:
         raise ValueError("update_where takes equality conditions and plain values")
     params = [f.get_db_prep_save(values[f.name], connection=conn) for f in sets]
     params += [f.get_db_prep_value(where[f.name], conn, prepared=False) for f in conds]
-    return _execute(conn, sql, params)
+    return execute(conn, sql, params)
 
 
-def _execute(conn, sql: str, params: list, fetch=False):
-    """Run one statement on Django's connection `conn`: the first row with `fetch`, else the row count."""
+def execute(conn, sql: str, params: list, fetch: str = ""):
+    """Run one statement of the hot path on Django's connection `conn` (prepared on PostgreSQL). Returns
+    the first row (`fetch="one"`), all rows (`fetch="all"`) or the row count."""
     if conn.vendor != "postgresql":
         with conn.cursor() as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchone() if fetch else cursor.rowcount
+            return _result(cursor, fetch)
     conn.close_if_health_check_failed()  # what Django's cursor() and execute() check first
     conn.ensure_connection()
     conn.validate_thread_sharing()
@@ -112,7 +113,11 @@ def _execute(conn, sql: str, params: list, fetch=False):
         logged = CursorDebugWrapper(cursor, conn).debug_sql(sql, params) if conn.queries_logged else nullcontext()
         with logged, conn.wrap_database_errors:  # psycopg's errors as django.db's (IntegrityError, OperationalError...)
             cursor.execute(sql, params, prepare=True)
-            return cursor.fetchone() if fetch else cursor.rowcount
+            return _result(cursor, fetch)
+
+
+def _result(cursor, fetch: str):
+    return cursor.fetchone() if fetch == "one" else cursor.fetchall() if fetch == "all" else cursor.rowcount
 
 
 def save(obj):

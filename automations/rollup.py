@@ -109,10 +109,9 @@ def _add(deltas: dict, alias: str) -> None:
     sql = (f"INSERT INTO {table} (workspace_id, day, flow_id, status, error_category, runs, tasks) "
            f"VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (workspace_id, day, flow_id, status, error_category) "
            f"DO UPDATE SET runs = {table}.runs + excluded.runs, tasks = {table}.tasks + excluded.tasks")
-    with conn.cursor() as cursor:
-        for (ws, day, flow, status, category), (n, tasks) in deltas.items():
-            if n or tasks:
-                cursor.execute(sql, [ws, conn.ops.adapt_datefield_value(day), flow, status, category, n, tasks])
+    for (ws, day, flow, status, category), (n, tasks) in deltas.items():
+        if n or tasks:
+            fastsql.execute(conn, sql, [ws, conn.ops.adapt_datefield_value(day), flow, status, category, n, tasks])
 
 
 def expire(now=None) -> int:

@@ -5,6 +5,8 @@ figures issue 11's notes compare between checkouts. Uses the peers' job (bench/p
     .venv/bin/python bench/cpu.py web 4000 --pages      # ... through the pages' full middleware chain
     .venv/bin/python bench/cpu.py pump 2000             # runs claimed and executed by a Pump (HTTP step to a local server)
     .venv/bin/python bench/cpu.py pump 2000 --profile   # cProfile, sorted by cumulative time
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/<fresh db> .venv/bin/python bench/cpu.py pump 2000
+                                                        # on PostgreSQL: + the server process's CPU per run
 
 Prints thread CPU ms per webhook / run. A fresh SQLite data dir in /tmp each time. Used by the bench only.
 """
@@ -97,6 +99,22 @@ def pump(flow, n: int):
     return lambda: [None for _ in iter(p.pump_once, 0)]
 
 
+def server_cpu():
+    """On PostgreSQL, a function returning the CPU seconds so far of this connection's server process."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return lambda: 0.0
+    with connection.cursor() as c:
+        c.execute("SELECT pg_backend_pid()")
+        stat = Path(f"/proc/{c.fetchone()[0]}/stat")
+
+    def seconds():
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("what", choices=("web", "pump"))
@@ -122,11 +140,13 @@ def main():
         profiler.runcall(work)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
         return
-    cpu, wall = time.thread_time(), time.perf_counter()
+    server = server_cpu()
+    cpu, wall, db = time.thread_time(), time.perf_counter(), server()
     work()
-    cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
+    cpu, wall, db = time.thread_time() - cpu, time.perf_counter() - wall, server() - db
     unit = "webhook" if args.what == "web" else "run"
-    print(f"{args.what}: {1000 * cpu / args.n:.3f} ms CPU per {unit}, {1000 * wall / args.n:.3f} ms wall ({args.n} {unit}s)")
+    print(f"{args.what}: {1000 * cpu / args.n:.3f} ms CPU per {unit}, {1000 * wall / args.n:.3f} ms wall ({args.n} {unit}s)"
+          + (f"; PostgreSQL backend {1000 * db / args.n:.3f} ms CPU per {unit}" if db else ""))
     if args.what == "pump":
         from automations.models import Run
 

@@ -52,6 +52,51 @@ def insert(obj):
     return obj
 
 
+def insert_row(model, **values):
+    """INSERT one row of `model` from `values` (by attname: `flow_id`, not `flow`; every other field gets
+    its default), as `model(**values).save(force_insert=True)` writes it, without building the instance.
+    Returns the pk. For the intake's two rows per webhook: the SQL text and the database form of each
+    constant default are computed once per model, value names and database."""
+    alias = router.db_for_write(model)
+    conn = connections[alias]
+    key = ("row", model, alias, tuple(values))
+    if key not in _sql:
+        _sql[key] = _row_plan(model, conn, values)
+    sql, columns = _sql[key]
+    if sql is None or not _plain(model):  # this model needs its instance (auto_now, no RETURNING, save signals)
+        return insert(model(**values)).pk
+    params = [f.get_db_prep_save(values[f.attname], connection=conn) if how is _GIVEN
+              else f.get_db_prep_save(f.get_default(), connection=conn) if how is _DEFAULT else how
+              for f, how in columns]
+    return model._meta.pk.to_python(execute(conn, sql, params, fetch="one")[0])
+
+
+_GIVEN, _DEFAULT = object(), object()
+_CONSTANT = (str, int, float, bool, bytes, type(None))
+
+
+def _row_plan(model, conn, values) -> tuple:
+    """(INSERT sql, [(field, _GIVEN | _DEFAULT | the default's constant database value)]), or (None, None)."""
+    meta, qn = model._meta, conn.ops.quote_name
+    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
+    unknown = set(values) - {f.attname for f in fields}
+    if (unknown or meta.auto_field is None or not conn.features.can_return_columns_from_insert
+            or any(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) for f in fields)):
+        return None, None
+    columns = []
+    for f in fields:
+        if f.attname in values:
+            columns.append((f, _GIVEN))
+        elif f.has_default() and callable(f.default):  # timezone.now, dict, ...: a fresh value per row
+            columns.append((f, _DEFAULT))
+        else:
+            constant = f.get_db_prep_save(f.get_default(), connection=conn)
+            columns.append((f, constant if isinstance(constant, _CONSTANT) else _DEFAULT))
+    sql = (f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+           f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {qn(meta.pk.column)}")
+    return sql, columns
+
+
 def update(obj, field_names=None) -> int:
     """UPDATE the row of `obj` (already saved) with its current values of `field_names` (default: every
     field), as `obj.save(update_fields=field_names)` does. Returns the number of rows updated."""

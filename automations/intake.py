@@ -17,7 +17,7 @@ from django.db import DatabaseError, IntegrityError
 
 from . import conditions, fastsql, mapping
 from .groupcommit import GroupCommit
-from .engine import definition, start_run
+from .engine import definition, queue_run
 from .models import WebhookDelivery
 
 log = logging.getLogger("flowline.intake")
@@ -118,17 +118,17 @@ def accept(flow, body: bytes, headers, query: dict, *, source="webhook", payload
     kept = {h: headers.get(h) for h in KEPT_HEADERS if headers.get(h)}
 
     def store():
-        run = start_run(flow, payload, source=source, dedupe_key=f"delivery:{did}")
-        fastsql.insert(WebhookDelivery(workspace_id=flow.workspace_id, flow=flow, source=source, delivery_id=did,
-                                       content_type=content_type[:200], headers=kept, body=body, run=run))
-        return run
+        run_id = queue_run(flow, payload, source=source, dedupe_key=f"delivery:{did}")
+        fastsql.insert_row(WebhookDelivery, workspace_id=flow.workspace_id, flow_id=flow.pk, source=source,
+                           delivery_id=did, content_type=content_type[:200], headers=kept, body=body, run_id=run_id)
+        return run_id
 
     try:
-        run = _writes.run(store)  # committed when it returns, possibly with other threads' deliveries
+        run_id = _writes.run(store)  # committed when it returns, possibly with other threads' deliveries
     except IntegrityError:
         existing = WebhookDelivery.objects.filter(flow=flow, delivery_id=did).values_list("run_id", flat=True).first()
         return {"status": "duplicate", "run_id": existing}
     except DatabaseError:
         log.exception("webhook intake for flow %s: database unavailable", flow.pk)
         raise IntakeError(503, "Temporarily unavailable, please retry") from None
-    return {"status": "accepted", "run_id": run.pk}
+    return {"status": "accepted", "run_id": run_id}

@@ -197,11 +197,11 @@ def _begin(flow, now) -> PollLog | None:
 
 
 def _start_run(flow, key: str, item: dict):
-    from .engine import start_run
+    from .engine import queue_run
 
     try:
         with transaction.atomic():
-            return start_run(flow, item, source="poll", dedupe_key=f"poll:{key}").pk
+            return queue_run(flow, item, source="poll", dedupe_key=f"poll:{key}")
     except IntegrityError:  # another cluster (or an earlier, interrupted poll) already made it
         return None
 

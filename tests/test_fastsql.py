@@ -46,6 +46,44 @@ def test_insert_writes_the_row_save_writes(flow):
     assert bytes(WebhookDelivery.objects.get(pk=d2.pk).body) == b"\x00\xffraw"
 
 
+def test_insert_row_writes_the_row_save_writes(flow):
+    values = dict(workspace_id=flow.workspace_id, flow_id=flow.pk, version_id=flow.published_id, source="webhook",
+                  trigger_payload={"data": {"name": "Zoë", "n": [1, 2.5, None, True]}}, summary="Zoë", enqueued_at=WHEN,
+                  created=WHEN)
+    a = Run(**values, dedupe_key="a")
+    a.save()
+    for key in ("b", "c"):  # the second time from the cached plan
+        pk = fastsql.insert_row(Run, **values, dedupe_key=key)
+        assert _row(Run.objects.get(pk=pk)) == {**_row(a), "dedupe_key": key}
+    run = Run.objects.get(pk=pk)
+    d1 = WebhookDelivery(workspace_id=flow.workspace_id, flow=flow, delivery_id="x", body=b"\x00\xffraw", run=run)
+    d1.save()
+    pk = fastsql.insert_row(WebhookDelivery, workspace_id=flow.workspace_id, flow_id=flow.pk, delivery_id="y",
+                            body=b"\x00\xffraw", run_id=run.pk)
+    d2 = WebhookDelivery.objects.get(pk=pk)
+    assert d2.headers == {} and d2.source == "webhook" and bytes(d2.body) == b"\x00\xffraw"
+    assert d1.received_at <= d2.received_at  # a callable default (timezone.now) is called for each row
+    assert {**_row(d2), "received_at": 0, "delivery_id": 0} == {**_row(d1), "received_at": 0, "delivery_id": 0}
+
+
+def test_insert_row_with_a_field_it_cannot_write_directly_builds_the_instance(flow):
+    pk = fastsql.insert_row(Run, workspace_id=flow.workspace_id, flow=flow, version_id=flow.published_id)  # `flow`, not flow_id
+    assert Run.objects.get(pk=pk).flow_id == flow.pk
+    seen = []
+
+    def receiver(sender, instance, **kw):
+        seen.append(instance.pk)
+
+    direct = dict(workspace_id=flow.workspace_id, flow_id=flow.pk, version_id=flow.published_id)
+    fastsql.insert_row(Run, **direct)  # plans the direct INSERT
+    signals.post_save.connect(receiver, sender=Run)
+    try:  # a receiver connected after that still runs
+        pk = fastsql.insert_row(Run, **direct)
+    finally:
+        signals.post_save.disconnect(receiver, sender=Run)
+    assert seen == [pk]
+
+
 def test_a_duplicate_insert_fails_like_save(flow):  # run_dedupe_per_flow: (flow, dedupe_key) is unique
     fastsql.insert(_run(flow, dedupe_key="same"))
     with pytest.raises(DatabaseError):

@@ -87,6 +87,6 @@ def test_database_unavailable_answers_503(hook, monkeypatch):
     def boom(*a, **k):
         raise OperationalError("database is locked")
 
-    monkeypatch.setattr(intake, "start_run", boom)
+    monkeypatch.setattr(intake, "queue_run", boom)
     r = hook({"a": 1})
     assert r.status_code == 503 and r["Retry-After"] == "30"

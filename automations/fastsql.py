@@ -18,6 +18,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 
 from django.db import DatabaseError, connections, router
+from django.db.backends.sqlite3.base import FORMAT_QMARK_REGEX
 from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import signals
 
@@ -142,23 +143,40 @@ def update_where(model, where: dict, values: dict) -> int:
 
 
 def execute(conn, sql: str, params: list, fetch: str = ""):
-    """Run one statement of the hot path on Django's connection `conn` (prepared on PostgreSQL). Returns
-    the first row (`fetch="one"`), all rows (`fetch="all"`) or the row count."""
-    if conn.vendor != "postgresql":
-        with conn.cursor() as cursor:
+    """Run one statement of the hot path on Django's connection `conn`, with the checks, error classes and
+    query log of Django's cursor, on the driver's own cursor: on SQLite without converting the placeholders
+    again on every call, on PostgreSQL prepared. Returns the first row (`fetch="one"`), all rows
+    (`fetch="all"`) or the row count."""
+    if conn.execute_wrappers or conn.vendor not in ("sqlite", "postgresql"):
+        with conn.cursor() as cursor:  # what `connection.execute_wrapper()` installed runs around it
             cursor.execute(sql, params)
             return _result(cursor, fetch)
     conn.close_if_health_check_failed()  # what Django's cursor() and execute() check first
     conn.ensure_connection()
     conn.validate_thread_sharing()
     conn.validate_no_broken_transaction()
-    from psycopg import Cursor  # Django's connection makes client-side binding cursors, which cannot prepare
+    if conn.vendor == "sqlite":
+        cursor, text, options = conn.connection.cursor(), _qmark.get(sql) or _to_qmark(sql), {}
+    else:
+        from psycopg import Cursor  # Django's connection makes client-side binding cursors, which cannot prepare
 
-    with Cursor(conn.connection) as cursor:
+        cursor, text, options = Cursor(conn.connection), sql, {"prepare": True}
+    try:
         logged = CursorDebugWrapper(cursor, conn).debug_sql(sql, params) if conn.queries_logged else nullcontext()
-        with logged, conn.wrap_database_errors:  # psycopg's errors as django.db's (IntegrityError, OperationalError...)
-            cursor.execute(sql, params, prepare=True)
+        with logged, conn.wrap_database_errors:  # the driver's errors as django.db's (IntegrityError, OperationalError...)
+            cursor.execute(text, params, **options)
             return _result(cursor, fetch)
+    finally:
+        cursor.close()
+
+
+_qmark: dict[str, str] = {}
+
+
+def _to_qmark(sql: str) -> str:
+    """SQLite's placeholders, as Django's SQLite cursor converts them."""
+    _qmark[sql] = FORMAT_QMARK_REGEX.sub("?", sql).replace("%%", "%")
+    return _qmark[sql]
 
 
 def _result(cursor, fetch: str):

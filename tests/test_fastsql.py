@@ -150,6 +150,31 @@ def test_models_with_save_signals_go_through_save(flow):
     assert Run.objects.get(pk=run.pk).summary == "changed"
 
 
+def test_execute_keeps_what_djangos_cursor_does(flow):
+    from django.db import IntegrityError, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:  # Django's query log (DEBUG, tests)
+        pk = fastsql.insert_row(Run, workspace_id=flow.workspace_id, flow_id=flow.pk, version_id=flow.published_id,
+                                dedupe_key="once", summary="100% sure")
+        row = fastsql.execute(connection, "SELECT summary FROM automations_run WHERE id = %s AND summary LIKE '100%%%%'",
+                              [pk], fetch="one")
+    assert row == ("100% sure",)
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT", "SELECT"]
+    with pytest.raises(IntegrityError), transaction.atomic():  # the driver's error as Django's
+        fastsql.insert_row(Run, workspace_id=flow.workspace_id, flow_id=flow.pk, version_id=flow.published_id,
+                           dedupe_key="once")
+    seen = []
+
+    def wrapper(execute, sql, params, many, context):
+        seen.append(sql.split()[0])
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):  # what connection.execute_wrapper() installs still runs
+        fastsql.insert_row(Run, workspace_id=flow.workspace_id, flow_id=flow.pk, version_id=flow.published_id)
+    assert seen == ["INSERT"]
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="server-side prepared statements: PostgreSQL (make test-scaled)")
 def test_on_postgresql_the_statements_are_prepared_once_per_connection(flow):
     from django.test.utils import CaptureQueriesContext

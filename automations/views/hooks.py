@@ -3,7 +3,7 @@ from django.db import DatabaseError, connections, router
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from .. import ratelimit_hooks
+from .. import fastsql, ratelimit_hooks
 from ..engine import definition
 from ..intake import IntakeError, accept
 from ..models import Flow
@@ -41,6 +41,7 @@ def catch_hook(request, token):
 
 
 HOOK_FIELDS = ("id", "workspace_id", "enabled", "published_id")
+HOOK_SQL = f"SELECT {', '.join(HOOK_FIELDS)} FROM {Flow._meta.db_table} WHERE webhook_token = %s"
 
 
 def flow_by_token(token: str) -> Flow | None:
@@ -48,9 +49,7 @@ def flow_by_token(token: str) -> Flow | None:
     from engine.definition's cache). One indexed read of four columns without compiling an ORM query:
     this is the hottest read of the intake (0.39 -> 0.04 ms per request, measured in process)."""
     alias = router.db_for_read(Flow)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(HOOK_FIELDS)} FROM {Flow._meta.db_table} WHERE webhook_token = %s", [token])
-        row = cursor.fetchone()
+    row = fastsql.execute(connections[alias], HOOK_SQL, [token], fetch="one")
     if row is None:
         return None
     return Flow.from_db(alias, HOOK_FIELDS, (row[0], row[1], bool(row[2]), row[3]))

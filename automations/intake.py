@@ -115,7 +115,7 @@ def accept(flow, body: bytes, headers, query: dict, *, source="webhook", payload
     trigger = definition(flow.published_id).get("trigger") or {}
     if not passes_trigger_filter(trigger, payload):
         return {"status": "filtered"}
-    kept = {h: headers.get(h) for h in KEPT_HEADERS if headers.get(h)}
+    kept = {h: v for h in KEPT_HEADERS if (v := headers.get(h))}
 
     def store():
         run_id = queue_run(flow, payload, source=source, dedupe_key=f"delivery:{did}")

@@ -7,8 +7,12 @@ figures issue 11's notes compare between checkouts. Uses the peers' job (bench/p
     .venv/bin/python bench/cpu.py pump 2000 --profile   # cProfile, sorted by cumulative time
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/<fresh db> .venv/bin/python bench/cpu.py pump 2000
                                                         # on PostgreSQL: + the server process's CPU per run
+    .venv/bin/python bench/cpu.py web 300 --instructions   # instructions per webhook, counted by valgrind (callgrind)
 
-Prints thread CPU ms per webhook / run. A fresh SQLite data dir in /tmp each time. Used by the bench only.
+Prints thread CPU ms per webhook / run. CPU time on a shared machine moves by tens of percent from one
+minute to the next; `--instructions` counts the instructions the measured part executes (valgrind's
+callgrind, instrumented only around it), which repeat to a fraction of a percent: the figure to compare
+two checkouts by (about 1 minute for 300 webhooks). A fresh SQLite data dir in /tmp each time. Used by the bench only.
 """
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ import argparse
 import io
 import json
 import os
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -121,7 +128,10 @@ def main():
     ap.add_argument("n", type=int)
     ap.add_argument("--pages", action="store_true", help="web: the pages' full middleware chain")
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--instructions", action="store_true", help="count instructions with valgrind (callgrind)")
     args = ap.parse_args()
+    if args.instructions and not os.environ.get("FLOWLINE_CPU_CALLGRIND"):
+        return count_instructions(args)
     server = ThreadingHTTPServer(("127.0.0.1", 0), CRM)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     flow = setup(f"http://127.0.0.1:{server.server_address[1]}/contacts")
@@ -140,6 +150,12 @@ def main():
         profiler.runcall(work)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
         return
+    if os.environ.get("FLOWLINE_CPU_CALLGRIND"):  # under valgrind: instrument only the measured part
+        toggle = lambda state: subprocess.run(["callgrind_control", "-i", state, str(os.getpid())], capture_output=True)  # noqa: E731
+        toggle("on")
+        work()
+        toggle("off")
+        return
     server = server_cpu()
     cpu, wall, db = time.thread_time(), time.perf_counter(), server()
     work()
@@ -151,6 +167,20 @@ def main():
         from automations.models import Run
 
         print(f"runs succeeded: {Run.objects.filter(status='succeeded').count()} of {Run.objects.count()}")
+
+
+def count_instructions(args):
+    if not shutil.which("valgrind"):
+        sys.exit("--instructions needs valgrind (apt install valgrind)")
+    with tempfile.TemporaryDirectory() as out:
+        cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}/cg.%p",
+               sys.executable, __file__, args.what, str(args.n)] + (["--pages"] if args.pages else [])
+        r = subprocess.run(cmd, env={**os.environ, "FLOWLINE_CPU_CALLGRIND": "1"}, capture_output=True, text=True)
+    collected = re.search(r"Collected : (\d+)", r.stderr)
+    if r.returncode or not collected:
+        sys.exit(f"valgrind failed ({r.returncode}): {r.stderr[-2000:]}")
+    unit = "webhook" if args.what == "web" else "run"
+    print(f"{args.what}: {int(collected.group(1)) / args.n / 1e6:.3f} M instructions per {unit} ({args.n} {unit}s, callgrind)")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ figures issue 11's notes compare between checkouts. Uses the peers' job (bench/p
 
 Prints thread CPU ms per webhook / run. CPU time on a shared machine moves by tens of percent from one
 minute to the next; `--instructions` counts the instructions the measured part executes (valgrind's
-callgrind, instrumented only around it), which repeat to a fraction of a percent: the figure to compare
+callgrind, instrumented only around it), which repeat to about half a percent: the figure to compare
 two checkouts by (about 1 minute for 300 webhooks). A fresh SQLite data dir in /tmp each time. Used by the bench only.
 """
 from __future__ import annotations

@@ -40,23 +40,31 @@ def insert(obj):
     model = type(obj)
     alias = router.db_for_write(model, instance=obj)
     conn = connections[alias]
-    if (obj.pk is not None or model._meta.auto_field is None or not _plain(model)
-            or not conn.features.can_return_columns_from_insert):
+    if obj.pk is not None or not _returns_pk(model, conn) or not _plain(model):
         obj.save(force_insert=True, using=alias)
         return obj
-    key = ("insert", model, alias)
-    if key not in _sql:
-        meta, qn = model._meta, conn.ops.quote_name
-        fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
-        _sql[key] = (f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-                     f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {qn(meta.pk.column)}", fields)
-    sql, fields = _sql[key]
+    sql, fields = _insert_sql(model, alias, conn)
     obj._prepare_related_fields_for_save(operation_name="save")
     params = [f.get_db_prep_save(f.pre_save(obj, True), connection=conn) for f in fields]
     pk = execute(conn, sql, params, fetch="one")[0]
     setattr(obj, model._meta.pk.attname, model._meta.pk.to_python(pk))
     obj._state.adding, obj._state.db = False, alias
     return obj
+
+
+def _returns_pk(model, conn) -> bool:
+    return model._meta.auto_field is not None and conn.features.can_return_columns_from_insert
+
+
+def _insert_sql(model, alias, conn) -> tuple[str, list]:
+    """INSERT of every column but the auto pk, RETURNING the pk; and those fields (built once)."""
+    key = ("insert", model, alias)
+    if key not in _sql:
+        meta, qn = model._meta, conn.ops.quote_name
+        fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
+        _sql[key] = (f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
+                     f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {qn(meta.pk.column)}", fields)
+    return _sql[key]
 
 
 def insert_row(model, **values):
@@ -68,7 +76,7 @@ def insert_row(model, **values):
     conn = connections[alias]
     key = ("row", model, alias, tuple(values))
     if key not in _sql:
-        _sql[key] = _row_plan(model, conn, values)
+        _sql[key] = _row_plan(model, alias, conn, values)
     sql, columns = _sql[key]
     if sql is None or not _plain(model):  # this model needs its instance (auto_now, no RETURNING, save signals)
         return insert(model(**values)).pk
@@ -82,13 +90,13 @@ _GIVEN, _DEFAULT = object(), object()
 _CONSTANT = (str, int, float, bool, bytes, type(None))
 
 
-def _row_plan(model, conn, values) -> tuple:
+def _row_plan(model, alias, conn, values) -> tuple:
     """(INSERT sql, [(field, _GIVEN | _DEFAULT | the default's constant database value)]), or (None, None)."""
-    meta, qn = model._meta, conn.ops.quote_name
-    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
-    unknown = set(values) - {f.attname for f in fields}
-    if (unknown or meta.auto_field is None or not conn.features.can_return_columns_from_insert
-            or any(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) for f in fields)):
+    if not _returns_pk(model, conn):
+        return None, None
+    sql, fields = _insert_sql(model, alias, conn)
+    if set(values) - {f.attname for f in fields} or any(getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+                                                       for f in fields):
         return None, None
     columns = []
     for f in fields:
@@ -99,8 +107,6 @@ def _row_plan(model, conn, values) -> tuple:
         else:
             constant = f.get_db_prep_save(f.get_default(), connection=conn)
             columns.append((f, constant if isinstance(constant, _CONSTANT) else _DEFAULT))
-    sql = (f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(f.column) for f in fields)}) "
-           f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING {qn(meta.pk.column)}")
     return sql, columns
 
 
